@@ -1,0 +1,1 @@
+"""Grading engine for the RNN captioning assignment."""
