@@ -54,7 +54,8 @@ class CaptioningSolver:
         self.verbose = kwargs.pop("verbose", True)
 
         if kwargs:
-            raise ValueError("Unrecognized arguments %s" % ", ".join(f'"{k}"' for k in kwargs))
+            unknown = ", ".join(f'"{k}"' for k in kwargs)
+            raise ValueError(f"Unrecognized arguments {unknown}")
         if not hasattr(optim, self.update_rule):
             raise ValueError(f'Invalid update_rule "{self.update_rule}"')
         self.update_rule = getattr(optim, self.update_rule)

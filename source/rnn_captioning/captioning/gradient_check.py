@@ -64,3 +64,36 @@ def rel_error(x, y):
     """Largest relative error between two arrays: max |x - y| / (|x| + |y|)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     return np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y)))
+
+
+def norm_rel_error(x, y):
+    """Relative error of whole arrays: ||x - y|| / (||x|| + ||y||).
+
+    Unlike rel_error it does not blow up on entries that are almost zero, so
+    it is the one to use for numeric gradients.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return np.linalg.norm(x - y) / max(1e-12, np.linalg.norm(x) + np.linalg.norm(y))
+
+
+def check_close(name, actual, expected, tol=1e-6, error=rel_error):
+    """Print the relative error of one check and whether it passes.
+
+    Inputs:
+    - name: what is checked, for example "rnn_step_forward next_h"
+    - actual: your result
+    - expected: the correct result
+    - tol: the largest relative error that passes
+    - error: rel_error (entrywise, default) or norm_rel_error
+
+    Returns:
+    - True if the check passes
+    """
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape:
+        print(f"FAIL  {name}: shape {actual.shape}, expected {expected.shape}")
+        return False
+    err = error(actual, expected)
+    ok = bool(np.isfinite(err) and err <= tol)
+    print(f"{'PASS' if ok else 'FAIL'}  {name}: relative error {err:.2e} (must be <= {tol:.0e})")
+    return ok

@@ -1,7 +1,5 @@
 """Fully connected (affine) layer, provided in full."""
 
-import numpy as np
-
 
 def affine_forward(x, w, b):
     """Forward pass of an affine layer.

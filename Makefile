@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both set up the project's virtual environment first (Python 3.10-3.13).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test assignment check-assignment lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+## Build the assignment, grade the demo submissions, print the grade table.
+demo: setup
+	$(PY) -m autograder.build
+	$(PY) -m autograder.demo
+
+## Every test: the build is fresh, the reference passes, the grader is sound.
+test: setup
+	$(PY) -m autograder.build --check
+	$(PY) -m ruff check .
+	$(PY) -m pytest tests
+
+## Regenerate release/ and solutions/ from source/.
+assignment: setup
+	$(PY) -m autograder.build
+
+check-assignment: setup
+	$(PY) -m autograder.build --check
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) autograded feedback submitted gradebook.db .pytest_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""`make demo`: grade three demo submissions and print the grade table.
+
+The submissions are made on the fly from the built assignment: the
+reference solution, the blank stubs a student starts from, and the reference
+with the most common rnn_backward bug (the gradient carried from the next
+timestep is dropped). They are graded by the `autograder grade` command, the
+same one TAs run on a folder of submissions.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "rnn_captioning"
+STUDENT_FILES = ("rnn_layers.py", "rnn.py")
+
+# The bug: rnn_backward feeds only the upstream gradient of each timestep into
+# the step backward, forgetting what flows back from timestep t + 1.
+CORRECT_LINE = "rnn_step_backward(dh[:, t] + dprev_h, cache[t])"
+BUGGY_LINE = "rnn_step_backward(dh[:, t], cache[t])"
+
+
+def make_submissions(folder: Path) -> list[str]:
+    """Write the demo submissions into folder, one sub-folder each."""
+    solutions = ROOT / "solutions" / ASSIGNMENT / "captioning"
+    stubs = ROOT / "release" / ASSIGNMENT / "captioning"
+    for name, origin in (
+        ("reference", solutions),
+        ("blank_stubs", stubs),
+        ("forgot_carried_dh", solutions),
+    ):
+        dest = folder / name / "captioning"
+        dest.mkdir(parents=True)
+        for filename in STUDENT_FILES:
+            shutil.copy(origin / filename, dest / filename)
+    buggy = folder / "forgot_carried_dh" / "captioning" / "rnn_layers.py"
+    text = buggy.read_text()
+    if CORRECT_LINE not in text:
+        raise SystemExit(f"demo: cannot plant the bug, {CORRECT_LINE!r} is not in the reference")
+    buggy.write_text(text.replace(CORRECT_LINE, BUGGY_LINE))
+    return ["reference", "blank_stubs", "forgot_carried_dh"]
+
+
+def print_table(csv_path: Path) -> None:
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        print("no grades were written")
+        return
+    checks = [c for c in rows[0] if c not in ("student", "score")]
+    width = max(len(c) for c in checks + ["score"])
+    students = [row["student"] for row in rows]
+    print("\n" + "check".ljust(width) + "".join(s.rjust(20) for s in students))
+    for column in checks + ["score"]:
+        print(column.ljust(width) + "".join(row[column].rjust(20) for row in rows))
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        submissions = Path(tmp) / "submissions"
+        names = make_submissions(submissions)
+        print(f"demo submissions: {', '.join(names)}")
+        out = Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "autograder", "grade", str(submissions), "--out-dir", str(out)]
+        cmd += ["--csv", str(out / "grades.csv")]
+        result = subprocess.run(cmd)
+        if result.returncode != 0 or not (out / "grades.csv").exists():
+            print("demo: the grader did not produce grades.csv", file=sys.stderr)
+            return 1
+        print_table(out / "grades.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
