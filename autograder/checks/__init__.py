@@ -1,0 +1,5 @@
+"""The hidden checks, parent side: each group builds one child job and judges it."""
+
+from . import layers, model
+
+GROUPS = [*layers.GROUPS, *model.GROUPS]

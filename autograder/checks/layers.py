@@ -1,0 +1,454 @@
+"""Checks of the ten layer functions of rnn_layers.py.
+
+Each function gets one child, which calls it twice: on the stored hidden
+inputs (expected outputs made from the reference by make_expected.py) and on
+inputs drawn now, at grading time, whose expected outputs the parent computes
+with the reference. Backward functions are called on the cache of the
+student's own forward function and their gradients are compared with the
+reference's: for a correct forward pass this is exactly the numeric gradient
+check, without its noise.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import feedback
+from ..sandbox import Job
+from .common import TOLERANCE, Group, Plan, Verdict, compare, op_problem, rel_error
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    fn: str
+    forward: str  # the forward function the job calls first (fn itself for a forward)
+    args: tuple  # argument names of the forward function
+    outs: dict  # output name -> shape, in symbols
+    forward_outs: tuple = ()  # for a backward: the forward's array outputs
+    upstream: dict = field(default_factory=dict)  # for a backward: gradient name -> shape
+    single: bool = False  # returns one array, not a tuple
+
+    @property
+    def is_backward(self):
+        return self.fn != self.forward
+
+
+SPECS = [
+    LayerSpec(
+        "rnn_step_forward",
+        "rnn_step_forward",
+        ("x", "prev_h", "Wx", "Wh", "b"),
+        {"next_h": "N, H"},
+    ),
+    LayerSpec(
+        "rnn_step_backward",
+        "rnn_step_forward",
+        ("x", "prev_h", "Wx", "Wh", "b"),
+        {"dx": "N, D", "dprev_h": "N, H", "dWx": "D, H", "dWh": "H, H", "db": "H"},
+        forward_outs=("next_h",),
+        upstream={"dnext_h": "N, H"},
+    ),
+    LayerSpec("rnn_forward", "rnn_forward", ("x", "h0", "Wx", "Wh", "b"), {"h": "N, T, H"}),
+    LayerSpec(
+        "rnn_backward",
+        "rnn_forward",
+        ("x", "h0", "Wx", "Wh", "b"),
+        {"dx": "N, T, D", "dh0": "N, H", "dWx": "D, H", "dWh": "H, H", "db": "H"},
+        forward_outs=("h",),
+        upstream={"dh": "N, T, H"},
+    ),
+    LayerSpec("word_embedding_forward", "word_embedding_forward", ("x", "W"), {"out": "N, T, D"}),
+    LayerSpec(
+        "word_embedding_backward",
+        "word_embedding_forward",
+        ("x", "W"),
+        {"dW": "V, D"},
+        forward_outs=("out",),
+        upstream={"dout": "N, T, D"},
+        single=True,
+    ),
+    LayerSpec(
+        "lstm_step_forward",
+        "lstm_step_forward",
+        ("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+        {"next_h": "N, H", "next_c": "N, H"},
+    ),
+    LayerSpec(
+        "lstm_step_backward",
+        "lstm_step_forward",
+        ("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+        {
+            "dx": "N, D",
+            "dprev_h": "N, H",
+            "dprev_c": "N, H",
+            "dWx": "D, 4H",
+            "dWh": "H, 4H",
+            "db": "4H",
+        },
+        forward_outs=("next_h", "next_c"),
+        upstream={"dnext_h": "N, H", "dnext_c": "N, H"},
+    ),
+    LayerSpec("lstm_forward", "lstm_forward", ("x", "h0", "Wx", "Wh", "b"), {"h": "N, T, H"}),
+    LayerSpec(
+        "lstm_backward",
+        "lstm_forward",
+        ("x", "h0", "Wx", "Wh", "b"),
+        {"dx": "N, T, D", "dh0": "N, H", "dWx": "D, 4H", "dWh": "H, 4H", "db": "4H"},
+        forward_outs=("h",),
+        upstream={"dh": "N, T, H"},
+    ),
+]
+
+# The dimensions of each forward function, in the order of its arguments.
+DIMS = {
+    "rnn_step_forward": "NDH",
+    "rnn_forward": "NTDH",
+    "word_embedding_forward": "NTVD",
+    "lstm_step_forward": "NDH",
+    "lstm_forward": "NTDH",
+}
+
+# The shapes of the forward functions' arguments.
+ARG_SHAPES = {
+    "x": "N, D",
+    "prev_h": "N, H",
+    "prev_c": "N, H",
+    "Wx": "D, H",
+    "Wh": "H, H",
+    "b": "H",
+    "h0": "N, H",
+}
+
+
+def shape_of(symbols, dims):
+    """'N, 4H' with N=3, H=5 -> (3, 20)."""
+    shape = []
+    for part in symbols.split(", "):
+        factor = int(part[:-1]) if len(part) > 1 else 1
+        shape.append(factor * dims[part[-1]])
+    return tuple(shape)
+
+
+def arg_shapes(forward, dims):
+    lstm = forward.startswith("lstm")
+    seq = forward in ("rnn_forward", "lstm_forward")
+    shapes = {}
+    for name, symbols in ARG_SHAPES.items():
+        if lstm and name in ("Wx", "Wh", "b"):
+            symbols = symbols.replace("H", "4H", 1) if name != "Wh" else "H, 4H"
+        if seq and name == "x":
+            symbols = "N, T, D"
+        shapes[name] = shape_of(symbols, dims)
+    return shapes
+
+
+def draw_dims(forward, rng):
+    """Distinct dimensions, so that a transposed result always has the wrong shape."""
+    letters = DIMS[forward]
+    if forward == "word_embedding_forward":
+        # many more words in the batch than in the vocabulary: repeats are certain
+        n, t = rng.choice([3, 4, 5]), rng.choice([6, 7, 8])
+        v, d = rng.choice([4, 5]), rng.choice([2, 3, 9, 10])
+        return {"N": int(n), "T": int(t), "V": int(v), "D": int(d)}
+    values = rng.choice(np.arange(2, 10), size=len(letters), replace=False)
+    return {k: int(v) for k, v in zip(letters, values)}
+
+
+def draw_inputs(forward, dims, rng):
+    """Random float64 inputs of a forward function, in ranges where nothing saturates."""
+    if forward == "word_embedding_forward":
+        V = dims["V"]
+        x = rng.integers(0, V - 1, size=(dims["N"], dims["T"]))
+        x[0, :2] = 0  # word 0 repeats
+        x[-1, -1] = V - 1  # word V - 1 appears exactly once
+        return {"x": x, "W": rng.standard_normal((V, dims["D"]))}
+    shapes = arg_shapes(forward, dims)
+    inputs = {}
+    for name in LAYERS[forward].args:
+        scale = 1.0 if name in ("x", "prev_h", "prev_c", "h0") else 0.5
+        inputs[name] = scale * rng.standard_normal(shapes[name])
+    return inputs
+
+
+LAYERS = {spec.fn: spec for spec in SPECS}
+
+
+def reference_outputs(spec, ref, inputs, upstream):
+    """The reference's outputs (name -> array) for `spec` on these inputs."""
+    forward = getattr(ref.rnn_layers, spec.forward)
+    copies = {k: np.copy(v) for k, v in inputs.items()}
+    result = forward(*(copies[a] for a in spec.args))
+    *outs, cache = result
+    if not spec.is_backward:
+        return dict(zip(spec.outs, outs))
+    backward = getattr(ref.rnn_layers, spec.fn)
+    grads = backward(*(np.copy(upstream[u]) for u in spec.upstream), cache)
+    if spec.single:
+        grads = (grads,)
+    return dict(zip(spec.outs, grads))
+
+
+def draw_upstream(spec, ref, inputs, rng):
+    if not spec.is_backward:
+        return {}
+    forward = getattr(ref.rnn_layers, spec.forward)
+    *outs, _ = forward(*(np.copy(inputs[a]) for a in spec.args))
+    return {name: rng.standard_normal(out.shape) for name, out in zip(spec.upstream, outs)}
+
+
+class LayerGroup(Group):
+    def __init__(self, spec: LayerSpec):
+        self.spec = spec
+        self.name = spec.fn
+        self.checks = (spec.fn,)
+
+    def build(self, ctx):
+        spec = self.spec
+        stored = ctx.expected(spec.fn)
+        fixed_dims = {k[4:]: int(v) for k, v in stored.items() if k.startswith("dim.")}
+        fixed_in = {k[3:]: v for k, v in stored.items() if k.startswith("in.")}
+        fixed_out = {k[4:]: v for k, v in stored.items() if k.startswith("out.")}
+        dims = draw_dims(spec.forward, ctx.rng)
+        rand_in = draw_inputs(spec.forward, dims, ctx.rng)
+        rand_in.update(draw_upstream(spec, ctx.ref, rand_in, ctx.rng))
+        upstream = {u: rand_in[u] for u in spec.upstream}
+        rand_out = reference_outputs(spec, ctx.ref, rand_in, upstream)
+
+        ops, inputs, index = [], {}, {}
+        for tag, values in (("fixed", fixed_in), ("random", rand_in)):
+            for name, value in values.items():
+                inputs[f"{tag}.{name}"] = value
+            args = [{"in": f"{tag}.{a}"} for a in spec.args]
+            if spec.is_backward:
+                index[f"{tag}.forward"] = len(ops)
+                outs = [None] * len(spec.forward_outs) + [{"keep": f"{tag}.cache"}]
+                ops.append(
+                    {"op": "call", "fn": f"rnn_layers.{spec.forward}", "args": args, "out": outs}
+                )
+                args = [{"in": f"{tag}.{u}"} for u in spec.upstream]
+                args.append({"obj": f"{tag}.cache", "pop": True})
+                outs = [{"save": f"{tag}.{o}"} for o in spec.outs]
+            else:
+                outs = [{"save": f"{tag}.{o}"} for o in spec.outs] + [None]
+            index[tag] = len(ops)
+            ops.append({"op": "call", "fn": f"rnn_layers.{spec.fn}", "args": args, "out": outs})
+        job = Job(ops=ops, inputs=inputs, limits=self.limits)
+        state = {
+            "index": index,
+            "expected": {"fixed": fixed_out, "random": rand_out},
+            "dims": {"fixed": fixed_dims, "random": dims},
+            "random_inputs": rand_in,
+            "ref": ctx.ref,
+        }
+        return Plan(job, state)
+
+    def judge(self, plan, outcome):
+        spec, state = self.spec, plan.state
+        for tag in ("fixed", "random"):
+            if spec.is_backward:
+                why = op_problem(
+                    outcome, state["index"][f"{tag}.forward"], spec.forward, self.limits
+                )
+                if why:
+                    return self._verdict(
+                        False, f"{spec.fn} could not be checked, it needs {spec.forward}: {why}"
+                    )
+            why = op_problem(outcome, state["index"][tag], spec.fn, self.limits)
+            if why:
+                return self._verdict(False, why)
+        messages = []
+        errors = {}
+        for tag in ("fixed", "random"):
+            dims = state["dims"][tag]
+            shapes = {o: f"({s})" for o, s in spec.outs.items()}
+            errors[tag], problems = compare(outcome, tag, state["expected"][tag], shapes, dims)
+            if problems:
+                messages = problems
+                break
+        if not messages:
+            worst = max(max(e.values()) for e in errors.values())
+            return self._verdict(
+                True, f"{spec.fn} is correct (largest relative error {worst:.1e})."
+            )
+        diagnosis = self.diagnose(plan, outcome)
+        lines = [f"{spec.fn} is not correct. " + " ".join(messages)]
+        lines.append("Hint: " + (diagnosis or feedback.HINTS[spec.fn]))
+        return self._verdict(False, "\n".join(lines))
+
+    def _verdict(self, passed, message):
+        return {self.spec.fn: Verdict(passed, message)}
+
+    # --- diagnoses: which known mistake does the answer match? ---------------------
+    def diagnose(self, plan, outcome):
+        spec = self.spec
+        inputs = plan.state["random_inputs"]
+        ref = plan.state["ref"]
+        got = {}
+        for name in spec.outs:
+            value, _ = outcome.array(f"random.{name}")
+            if value is not None and value.dtype.kind in "fiu":
+                got[name] = value.astype(np.float64)
+        dims = plan.state["dims"]["random"]
+        if spec.fn in ("rnn_forward", "lstm_forward") and "h" not in got:
+            value, _ = outcome.array("random.h")
+            if value is not None and value.shape == (dims["N"], dims["T"] + 1, dims["H"]):
+                return feedback.DIAGNOSES["h0_included"]
+        try:
+            return DIAGNOSE.get(spec.fn, lambda *a: None)(got, inputs, ref, dims)
+        except Exception:  # noqa: BLE001 - a diagnosis is a bonus, never a failure
+            return None
+
+
+def close(a, b):
+    return a is not None and b is not None and a.shape == b.shape and rel_error(a, b) < TOLERANCE
+
+
+def _no_bias(got, inputs, ref, dims):
+    x, h, Wx, Wh = (inputs[k] for k in ("x", "prev_h", "Wx", "Wh"))
+    if close(got.get("next_h"), np.tanh(x @ Wx + h @ Wh)):
+        return feedback.DIAGNOSES["no_bias"]
+    return None
+
+
+def _rnn_step_backward(got, inputs, ref, dims):
+    x, h, Wx, Wh, b = (inputs[k] for k in ("x", "prev_h", "Wx", "Wh", "b"))
+    a = x @ Wx + h @ Wh + b
+    da = inputs["dnext_h"] * (1 - a**2)
+    if close(got.get("dx"), da @ Wx.T) or close(got.get("dWx"), x.T @ da):
+        return feedback.DIAGNOSES["tanh_grad_of_input"]
+    want = reference_outputs(LAYERS["rnn_step_backward"], ref, inputs, inputs)
+    others_right = all(close(got.get(k), want[k]) for k in ("dx", "dprev_h", "dWx", "dWh"))
+    if others_right and not close(got.get("db"), want["db"]):
+        return feedback.DIAGNOSES["db_not_summed"]
+    return None
+
+
+def sequence_backward_variant(ref, inputs, lstm, carry_h=True, carry_c=True):
+    """The gradients of rnn_backward / lstm_backward computed with a known mistake."""
+    layers = ref.rnn_layers
+    forward = layers.lstm_forward if lstm else layers.rnn_forward
+    step = layers.lstm_step_backward if lstm else layers.rnn_step_backward
+    _, cache = forward(*(np.copy(inputs[a]) for a in ("x", "h0", "Wx", "Wh", "b")))
+    dh = inputs["dh"]
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, inputs["x"].shape[2]))
+    dprev_h, dprev_c = np.zeros((N, H)), np.zeros((N, H))
+    for t in reversed(range(T)):
+        upstream = dh[:, t] + (dprev_h if carry_h else 0)
+        if lstm:
+            dnext_c = dprev_c if carry_c else np.zeros((N, H))
+            dx[:, t], dprev_h, dprev_c, *_ = step(upstream, dnext_c, cache[t])
+        else:
+            dx[:, t], dprev_h, *_ = step(upstream, cache[t])
+    return dx
+
+
+def _sequence_backward(lstm):
+    """Diagnose rnn_backward / lstm_backward: the carried gradients, the accumulation."""
+
+    def diagnose(got, inputs, ref, dims):
+        fn = "lstm_backward" if lstm else "rnn_backward"
+        want = reference_outputs(LAYERS[fn], ref, inputs, inputs)
+        dx = got.get("dx")
+        if dx is None or dx.shape != want["dx"].shape:
+            return None
+        if close(dx, sequence_backward_variant(ref, inputs, lstm, carry_h=False)):
+            return feedback.DIAGNOSES["no_carry_h"]
+        if lstm and close(dx, sequence_backward_variant(ref, inputs, lstm, carry_c=False)):
+            return feedback.DIAGNOSES["no_carry_c"]
+        if close(dx, want["dx"]) and not all(
+            close(got.get(k), want[k]) for k in ("dWx", "dWh", "db")
+        ):
+            return feedback.DIAGNOSES["weights_not_accumulated"]
+        return None
+
+    return diagnose
+
+
+def _embedding_backward(got, inputs, ref, dims):
+    dW = got.get("dW")
+    x, dout = inputs["x"], inputs["dout"]
+    if dW is None or dW.shape != (dims["V"], dims["D"]):
+        return None
+    want = np.zeros_like(dW)
+    np.add.at(want, x.reshape(-1), dout.reshape(-1, dims["D"]))
+    counts = np.bincount(x.reshape(-1), minlength=dims["V"])
+    once, repeated = counts == 1, counts > 1
+    if (
+        once.any()
+        and rel_error(dW[once], want[once]) < TOLERANCE
+        and rel_error(dW[repeated], want[repeated]) > TOLERANCE
+    ):
+        return feedback.DIAGNOSES["repeated_words"]
+    return None
+
+
+GATES = "ifog"
+
+
+def _permute_gates(w, order, H):
+    """Columns of w rearranged so that block k holds gate order[k] of the i, f, o, g layout."""
+    blocks = {g: w[..., k * H : (k + 1) * H] for k, g in enumerate(GATES)}
+    return np.concatenate([blocks[g] for g in order], axis=-1)
+
+
+def _gate_orders(run, want_name, got, H):
+    """The gate order, other than i, f, o, g, whose reference output matches `got`."""
+    target = got.get(want_name)
+    if target is None:
+        return None
+    for order in itertools.permutations(GATES):
+        order = "".join(order)
+        if order == GATES:
+            continue
+        # Student reads block k as gate order[k]: feed the reference the inverse layout.
+        inverse = "".join(GATES[order.index(g)] for g in GATES)
+        if close(target, run(lambda w, inverse=inverse: _permute_gates(w, inverse, H))[want_name]):
+            return feedback.DIAGNOSES["gate_order"].format(order=", ".join(order))
+    return None
+
+
+def _lstm_forward_orders(fn):
+    def diagnose(got, inputs, ref, dims):
+        spec = LAYERS[fn]
+        H = dims["H"]
+
+        def run(permute):
+            changed = dict(inputs)
+            for k in ("Wx", "Wh", "b"):
+                changed[k] = permute(inputs[k])
+            return reference_outputs(spec, ref, changed, {})
+
+        name = "next_c" if fn == "lstm_step_forward" else "h"
+        return _gate_orders(run, name, got, H)
+
+    return diagnose
+
+
+def _lstm_step_backward(got, inputs, ref, dims):
+    want = reference_outputs(LAYERS["lstm_step_backward"], ref, inputs, inputs)
+    H = dims["H"]
+    dWx = got.get("dWx")
+    if dWx is not None and dWx.shape == want["dWx"].shape and not close(dWx, want["dWx"]):
+        for order in itertools.permutations(GATES):
+            order = "".join(order)
+            if order != GATES and close(dWx, _permute_gates(want["dWx"], order, H)):
+                return feedback.DIAGNOSES["gate_order"].format(order=", ".join(order))
+    return None
+
+
+DIAGNOSE = {
+    "rnn_step_forward": _no_bias,
+    "rnn_step_backward": _rnn_step_backward,
+    "rnn_backward": _sequence_backward(lstm=False),
+    "word_embedding_backward": _embedding_backward,
+    "lstm_step_forward": _lstm_forward_orders("lstm_step_forward"),
+    "lstm_forward": _lstm_forward_orders("lstm_forward"),
+    "lstm_step_backward": _lstm_step_backward,
+    "lstm_backward": _sequence_backward(lstm=True),
+}
+
+GROUPS = [LayerGroup(spec) for spec in SPECS]

@@ -1,0 +1,39 @@
+"""Where the engine finds its trusted material.
+
+Everything is found relative to the course root: the repository in a
+checkout, the bundle directory on Gradescope. ``AUTOGRADER_COURSE_ROOT``
+overrides it.
+"""
+
+import os
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+ASSIGNMENT = "rnn_captioning"
+
+
+def course_root() -> Path:
+    return Path(os.environ.get("AUTOGRADER_COURSE_ROOT") or PACKAGE.parent)
+
+
+def provided_dir() -> Path:
+    """The assignment's provided modules, copied into every sandbox."""
+    return course_root() / "source" / ASSIGNMENT / "captioning"
+
+
+def reference_dir() -> Path:
+    """The reference solution (markers removed), imported by the parent only."""
+    return course_root() / "solutions" / ASSIGNMENT / "captioning"
+
+
+def release_dir() -> Path:
+    """The blank stubs the students start from."""
+    return course_root() / "release" / ASSIGNMENT / "captioning"
+
+
+def synthetic_data_dir() -> Path:
+    return course_root() / "source" / ASSIGNMENT / "datasets" / "synthetic_coco"
+
+
+EXPECTED_DIR = PACKAGE / "expected"
+RUBRIC = PACKAGE / "rubric.json"

@@ -1,0 +1,35 @@
+"""The reference solution, imported in the parent under a name of its own.
+
+The parent uses it to compute what correct code returns on the inputs it
+draws at grading time. It is trusted code from ``solutions/``; student code
+is never imported in the parent.
+"""
+
+import importlib
+import importlib.util
+import sys
+import threading
+from types import SimpleNamespace
+
+from . import paths
+
+ALIAS = "_autograder_reference"
+_lock = threading.Lock()
+
+
+def load() -> SimpleNamespace:
+    """The reference modules: rnn_layers, rnn, layers."""
+    with _lock:
+        if ALIAS not in sys.modules:
+            init = paths.reference_dir() / "__init__.py"
+            spec = importlib.util.spec_from_file_location(
+                ALIAS, init, submodule_search_locations=[str(init.parent)]
+            )
+            package = importlib.util.module_from_spec(spec)
+            sys.modules[ALIAS] = package
+            spec.loader.exec_module(package)
+        return SimpleNamespace(
+            rnn_layers=importlib.import_module(f"{ALIAS}.rnn_layers"),
+            rnn=importlib.import_module(f"{ALIAS}.rnn"),
+            layers=importlib.import_module(f"{ALIAS}.layers"),
+        )

@@ -1,0 +1,386 @@
+"""Run one job of student code in a confined child process (the parent side).
+
+A job is a list of operations for ``autograder/child.py`` plus the input
+arrays they read. ``run_job`` builds a fresh sandbox directory holding only
+the two student files, trusted copies of the provided modules, the inputs and
+the job description; starts the child in a new session with an allow-listed
+environment; waits at most the wall-clock limit; kills the child's whole
+process group and every process left under the child's uid; and only then
+reads what the child wrote. Arrays are loaded without pickle, from regular
+files only, and handed out as plain numeric ``np.ndarray`` or not at all.
+"""
+
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CHILD = Path(__file__).resolve().parent / "child.py"
+STUDENT_FILES = ("rnn_layers.py", "rnn.py")
+MAX_ARRAY_BYTES = 64 << 20
+MAX_STATUS_BYTES = 64 << 10
+LOG_BYTES = 16 << 10
+
+# Standard-library modules imported before the child gives up its rights, so
+# that student code can still import them when the runtime becomes unreadable.
+PREIMPORT = (
+    "math cmath random itertools functools collections collections.abc copy typing "
+    "dataclasses warnings time operator numbers fractions string re abc enum contextlib "
+    "heapq bisect array json traceback numpy.linalg numpy.random numpy.fft"
+).split()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one child may use. The wall clock is enforced by the parent."""
+
+    wall: float = 10.0  # seconds of real time
+    memory: int = 512 << 20  # bytes of address space (RLIMIT_AS)
+    fsize: int = 16 << 20  # bytes any one written file may reach (RLIMIT_FSIZE)
+    nofile: int = 64
+    output: int = 64 << 10  # characters of print() output kept
+
+    def rlimits(self, own_uid):
+        cpu = int(self.wall) + 2  # CPU seconds: a backstop should the parent vanish
+        return {
+            "as": self.memory,
+            "cpu": cpu,
+            "fsize": self.fsize,
+            "nofile": self.nofile,
+            "core": 0,
+            "nproc": 16 if own_uid else None,  # per-uid count: only with a uid of its own
+        }
+
+
+@dataclass
+class Job:
+    """Operations for the child and the arrays they read (name -> array)."""
+
+    ops: list
+    inputs: dict = field(default_factory=dict)
+    seed: int = 0
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class Outcome:
+    """What came back from one child, read after the child's group was dead."""
+
+    termination: str  # "exited", "timeout", "signal"
+    returncode: int | None
+    seconds: float
+    statuses: list  # one dict per op (sanitized), None when absent
+    stdout: str
+    stderr: str
+    confinement: list
+    _out: Path | None = None
+    _cache: dict = field(default_factory=dict)
+
+    def array(self, name):
+        """(array, None) for a valid result, (None, reason) otherwise."""
+        if name not in self._cache:
+            self._cache[name] = _load_array(self._out / f"{name}.npy") if self._out else None
+        return self._cache[name] or (None, "missing")
+
+
+def _load_array(path):
+    """Load one result with no trust in the file: no symlink, no pickle, no subclass."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError:
+        return None, "not a regular file"
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            return None, "not a regular file"
+        if st.st_size > MAX_ARRAY_BYTES:
+            return None, "too large"
+        try:
+            value = np.load(f, allow_pickle=False)
+        except Exception:  # noqa: BLE001 - any malformed file is simply not a result
+            return None, "not a readable .npy array (object arrays are refused)"
+    if type(value) is not np.ndarray:
+        return None, "not a plain numpy array"
+    if value.dtype.kind not in "biuf":
+        return None, f"dtype {value.dtype} is not numeric"
+    return value, None
+
+
+def _read_text(path, limit):
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError:
+        return ""
+    text = data[:limit].decode("utf-8", "replace")
+    return text + ("\n[truncated]" if len(data) > limit else "")
+
+
+def _read_status(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = f.read(MAX_STATUS_BYTES)
+    try:
+        record = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    clean = {}
+    for key in ("state", "ok", "kind", "type", "message", "where", "seconds"):
+        value = record.get(key)
+        if isinstance(value, bool | int | float) or value is None:
+            clean[key] = value
+        elif isinstance(value, str):
+            clean[key] = value[:2000]
+    return clean
+
+
+def _runtime_paths():
+    """(python search path of the stdlib, numpy's parent dir, read-only allow list)."""
+    base = os.path.realpath(sys.base_prefix)
+    stdlib = [
+        p for p in sys.path if p and os.path.realpath(p).startswith(base) and "-packages" not in p
+    ]
+    numpy_dir = os.path.dirname(os.path.realpath(np.__file__))
+    site = os.path.dirname(numpy_dir)
+    reads = set(stdlib)
+    reads.add(os.path.join(base, "lib"))
+    reads.update([numpy_dir, os.path.join(site, "numpy.libs")])
+    reads.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/zoneinfo"])
+    reads.add(sysconfig.get_paths()["stdlib"])
+    return stdlib, site, sorted(p for p in reads if os.path.exists(p))
+
+
+def _process_uids(include_zombies=True):
+    """pid -> real uid of every process on the machine."""
+    uids = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as f:
+                text = f.read(4096)
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if not include_zombies and fields.get("State", "").split()[:1] == ["Z"]:
+            continue
+        try:
+            uids[int(entry.name)] = int(fields["Uid"].split()[0])
+        except (KeyError, ValueError, IndexError):
+            continue
+    return uids
+
+
+def _fresh_uid():
+    used = set(_process_uids().values())
+    while True:
+        uid = 1_000_000 + secrets.randbelow(1_000_000_000)
+        if uid not in used:
+            return uid
+
+
+def leftover_processes(uid):
+    """Pids still alive (zombies aside) under `uid`."""
+    return [pid for pid, u in _process_uids(include_zombies=False).items() if u == uid]
+
+
+def _kill_everything(pgid, uid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if uid is None:
+        return
+    for _ in range(50):  # processes that left the group (setsid, double fork)
+        pids = leftover_processes(uid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.01)
+
+
+def _wait(proc, seconds):
+    """Wait for the child to exit without reaping it; True if it did in time."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    if pidfd is None:
+        try:
+            proc.wait(timeout=seconds)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        return bool(poller.poll(max(0, int(seconds * 1000))))
+    finally:
+        os.close(pidfd)
+
+
+def _copy_tree(trusted_dir, box, student_files):
+    pkg = box / "captioning"
+    pkg.mkdir()
+    for src in sorted(Path(trusted_dir).glob("*.py")):
+        if src.name not in STUDENT_FILES:
+            shutil.copyfile(src, pkg / src.name)
+    for name in STUDENT_FILES:
+        (pkg / name).write_bytes(student_files[name])
+
+
+def run_job(job: Job, student_files: dict, trusted_dir: Path) -> Outcome:
+    """Run `job` on the student's two files (name -> bytes) and collect the outcome."""
+    own_uid = os.geteuid() == 0
+    uid = _fresh_uid() if own_uid else None
+    base = Path(tempfile.mkdtemp(prefix="autograder-job-"))
+    os.chmod(base, 0o711)  # the child may pass through to its box, not list the logs
+    box = base / "box"
+    try:
+        box.mkdir(mode=0o700)
+        (box / "inputs").mkdir()
+        (box / "out").mkdir()
+        (box / "tmp").mkdir()
+        _copy_tree(trusted_dir, box, student_files)
+        for name, value in job.inputs.items():
+            np.save(box / "inputs" / f"{name}.npy", np.ascontiguousarray(value), allow_pickle=False)
+        stdlib, numpy_parent, reads = _runtime_paths()
+        spec = {
+            "parent_pid": os.getpid(),
+            "uid": uid,
+            "gid": uid,
+            "limits": job.limits.rlimits(own_uid),
+            "stdlib_paths": stdlib,
+            "numpy_parent": numpy_parent,
+            "read_paths": reads,
+            "preimport": list(PREIMPORT),
+            "output_cap": job.limits.output,
+            "seed": job.seed,
+            "ops": job.ops,
+        }
+        (box / "job.json").write_text(json.dumps(spec))
+        if uid is not None:
+            for path in [box, *box.rglob("*")]:
+                os.chown(path, uid, uid, follow_symlinks=False)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(box),
+            "TMPDIR": str(box / "tmp"),
+            "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        out_path, err_path = base / "stdout.txt", base / "stderr.txt"
+        start = time.perf_counter()
+        with open(out_path, "wb") as fo, open(err_path, "wb") as fe:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", str(CHILD), str(box / "job.json")],
+                cwd=box,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=fo,
+                stderr=fe,
+                start_new_session=True,
+                close_fds=True,
+            )
+            try:
+                finished = _wait(proc, job.limits.wall)
+            finally:
+                _kill_everything(proc.pid, uid)
+                proc.wait()
+        seconds = time.perf_counter() - start
+        if not finished:
+            termination = "timeout"
+        elif proc.returncode < 0:
+            termination = "signal"
+        else:
+            termination = "exited"
+        out = box / "out"
+        statuses = [_read_status(out / f"status_{i}.json") for i in range(len(job.ops))]
+        confinement = _read_status_list(out / "confinement.json")
+        outcome = Outcome(
+            termination=termination,
+            returncode=proc.returncode,
+            seconds=seconds,
+            statuses=statuses,
+            stdout=_read_text(out_path, LOG_BYTES),
+            stderr=_read_text(err_path, LOG_BYTES),
+            confinement=confinement,
+            _out=out,
+        )
+        for name in declared_outputs(job.ops):  # load them now: the box goes below
+            outcome.array(name)
+        outcome._out = None
+        return outcome
+    finally:
+        _remove(base)
+
+
+def declared_outputs(ops):
+    """Names of the arrays the operations of a job save."""
+    names = []
+    for op in ops:
+        if op["op"] == "train":
+            names.append(op["save_losses"])
+            names += [f"{op['save_params']}.{k}" for k in op["keys"]]
+        for out in op.get("out", []):
+            if out and "save" in out:
+                names.append(out["save"])
+            elif out and "save_dict" in out:
+                names += [f"{out['save_dict']}.{k}" for k in out["keys"]]
+    return names
+
+
+def _remove(path):
+    """Remove a job directory even if the child took the rights off its files."""
+
+    def retry(func, target, _exc):
+        try:
+            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(target, 0o700, follow_symlinks=False)
+        except OSError:
+            pass
+        try:
+            func(target)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onexc=retry) if sys.version_info >= (3, 12) else shutil.rmtree(
+        path, onerror=lambda f, p, e: retry(f, p, e)
+    )
+
+
+def _read_status_list(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            value = json.loads(f.read(MAX_STATUS_BYTES))
+    except (OSError, ValueError):
+        return []
+    return [str(v)[:100] for v in value] if isinstance(value, list) else []
