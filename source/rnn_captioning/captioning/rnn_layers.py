@@ -86,15 +86,16 @@ def rnn_forward(x, h0, Wx, Wh, b):
     # TODO: loop over the T timesteps, calling rnn_step_forward at each one,
     # and store each hidden state in h.
     ### BEGIN SOLUTION
-    N, T, _ = x.shape
-    h = np.empty((N, T, h0.shape[1]), dtype=np.result_type(x, h0, Wx))
-    step_caches = []
+    N, T, D = x.shape
+    H = h0.shape[1]
+    # Only prev_h Wh depends on the previous step: the input term x Wx + b of
+    # all T steps is one matmul.
+    xWx = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, H)
+    h = np.empty_like(xWx)
     prev_h = h0
     for t in range(T):
-        prev_h, step_cache = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
-        h[:, t] = prev_h
-        step_caches.append(step_cache)
-    cache = step_caches
+        h[:, t] = prev_h = np.tanh(xWx[:, t] + prev_h @ Wh)
+    cache = (x, h0, Wx, Wh, h)
     ### END SOLUTION
     return h, cache
 
@@ -120,15 +121,23 @@ def rnn_backward(dh, cache):
     # h[:, t] is its upstream gradient plus what flows back from step t + 1;
     # the weights are shared, so their gradients add up over time.
     ### BEGIN SOLUTION
+    x, h0, Wx, Wh, h = cache
     N, T, H = dh.shape
-    D = cache[0][0].shape[1]
-    dx = np.empty((N, T, D), dtype=dh.dtype)
-    dprev_h = np.zeros((N, H), dtype=dh.dtype)
-    dWx, dWh, db = 0, 0, 0
+    D = x.shape[2]
+    da = np.empty_like(h)  # gradient of the pre-activation of every step
+    dprev_h = np.zeros_like(h0)
     for t in reversed(range(T)):
-        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dprev_h, cache[t])
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+        da[:, t] = (dh[:, t] + dprev_h) * (1 - h[:, t] ** 2)
+        dprev_h = da[:, t] @ Wh.T
     dh0 = dprev_h
+    # The weights are shared by all steps: each gradient is a sum over time,
+    # one matmul over the N * T rows.
+    da = da.reshape(N * T, H)
+    prev_h = np.concatenate((h0[:, None], h[:, :-1]), axis=1).reshape(N * T, H)
+    dx = (da @ Wx.T).reshape(N, T, D)
+    dWx = x.reshape(N * T, D).T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
     ### END SOLUTION
     return dx, dh0, dWx, dWh, db
 
@@ -248,16 +257,13 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     # through the affine map as in the vanilla RNN.
     ### BEGIN SOLUTION
     x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    H = dnext_h.shape[1]
     dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
-    da = np.concatenate(
-        (
-            dc * g * i * (1 - i),
-            dc * prev_c * f * (1 - f),
-            dnext_h * tanh_c * o * (1 - o),
-            dc * i * (1 - g**2),
-        ),
-        axis=1,
-    )
+    da = np.empty((dc.shape[0], 4 * H), dtype=dc.dtype)
+    da[:, :H] = dc * g * i * (1 - i)
+    da[:, H : 2 * H] = dc * prev_c * f * (1 - f)
+    da[:, 2 * H : 3 * H] = dnext_h * tanh_c * o * (1 - o)
+    da[:, 3 * H :] = dc * i * (1 - g**2)
     dprev_c = dc * f
     dx = da @ Wx.T
     dprev_h = da @ Wh.T
@@ -289,15 +295,23 @@ def lstm_forward(x, h0, Wx, Wh, b):
     # TODO: loop over time with lstm_step_forward, starting from h0 and a
     # zero cell state.
     ### BEGIN SOLUTION
-    N, T, _ = x.shape
-    h = np.empty((N, T, h0.shape[1]), dtype=np.result_type(x, h0, Wx))
-    step_caches = []
+    N, T, D = x.shape
+    H = h0.shape[1]
+    # Only prev_h Wh depends on the previous step: the input term x Wx + b of
+    # all T steps is one matmul.
+    xWx = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)
+    gates = np.empty_like(xWx)  # i, f, o, g of every step
+    c = np.empty((N, T, H), dtype=xWx.dtype)
+    h = np.empty_like(c)
     prev_h, prev_c = h0, np.zeros_like(h0)
     for t in range(T):
-        prev_h, prev_c, step_cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
-        h[:, t] = prev_h
-        step_caches.append(step_cache)
-    cache = step_caches
+        a = xWx[:, t] + prev_h @ Wh
+        gates[:, t, : 3 * H] = sigmoid(a[:, : 3 * H])
+        gates[:, t, 3 * H :] = np.tanh(a[:, 3 * H :])
+        i, f, o, g = np.split(gates[:, t], 4, axis=1)
+        c[:, t] = prev_c = f * prev_c + i * g
+        h[:, t] = prev_h = o * np.tanh(prev_c)
+    cache = (x, h0, Wx, Wh, gates, c, h)
     ### END SOLUTION
     return h, cache
 
@@ -321,18 +335,32 @@ def lstm_backward(dh, cache):
     # TODO: walk backwards in time with lstm_step_backward, carrying both the
     # hidden-state and the cell-state gradients from step t + 1 to step t.
     ### BEGIN SOLUTION
+    x, h0, Wx, Wh, gates, c, h = cache
     N, T, H = dh.shape
-    D = cache[0][0].shape[1]
-    dx = np.empty((N, T, D), dtype=dh.dtype)
-    dprev_h = np.zeros((N, H), dtype=dh.dtype)
-    dprev_c = np.zeros((N, H), dtype=dh.dtype)
-    dWx, dWh, db = 0, 0, 0
+    D = x.shape[2]
+    i, f, o, g = np.split(gates, 4, axis=2)
+    prev_c = np.concatenate((np.zeros_like(c[:, :1]), c[:, :-1]), axis=1)
+    tanh_c = np.tanh(c)
+    da = np.empty_like(gates)  # gradient of the activations of every step
+    dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
     for t in reversed(range(T)):
-        dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(
-            dh[:, t] + dprev_h, dprev_c, cache[t]
-        )
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+        dnext_h = dh[:, t] + dprev_h
+        dc = dprev_c + dnext_h * o[:, t] * (1 - tanh_c[:, t] ** 2)
+        da[:, t, :H] = dc * g[:, t] * i[:, t] * (1 - i[:, t])
+        da[:, t, H : 2 * H] = dc * prev_c[:, t] * f[:, t] * (1 - f[:, t])
+        da[:, t, 2 * H : 3 * H] = dnext_h * tanh_c[:, t] * o[:, t] * (1 - o[:, t])
+        da[:, t, 3 * H :] = dc * i[:, t] * (1 - g[:, t] ** 2)
+        dprev_c = dc * f[:, t]
+        dprev_h = da[:, t] @ Wh.T
     dh0 = dprev_h
+    # The weights are shared by all steps: each gradient is a sum over time,
+    # one matmul over the N * T rows.
+    da = da.reshape(N * T, 4 * H)
+    prev_h = np.concatenate((h0[:, None], h[:, :-1]), axis=1).reshape(N * T, H)
+    dx = (da @ Wx.T).reshape(N, T, D)
+    dWx = x.reshape(N * T, D).T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
     ### END SOLUTION
     return dx, dh0, dWx, dWh, db
 
@@ -349,7 +377,8 @@ def temporal_affine_forward(x, w, b):
     - out: output data, of shape (N, T, M)
     - cache: values needed by temporal_affine_backward
     """
-    out = x @ w + b
+    N, T, D = x.shape
+    out = (x.reshape(N * T, D) @ w + b).reshape(N, T, -1)
     cache = (x, w)
     return out, cache
 
@@ -367,10 +396,11 @@ def temporal_affine_backward(dout, cache):
     - db: gradient of the biases, of shape (M,)
     """
     x, w = cache
-    D, M = w.shape
-    dx = dout @ w.T
-    dw = x.reshape(-1, D).T @ dout.reshape(-1, M)
-    db = dout.sum(axis=(0, 1))
+    N, T, M = dout.shape
+    dout = dout.reshape(N * T, M)
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(N * T, -1).T @ dout
+    db = dout.sum(axis=0)
     return dx, dw, db
 
 
@@ -398,13 +428,16 @@ def temporal_softmax_loss(x, y, mask, verbose=False):
     mask_flat = mask.reshape(N * T)
 
     shifted = x_flat - x_flat.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    exp_shifted = np.exp(shifted)
+    sum_exp = exp_shifted.sum(axis=1, keepdims=True)
     rows = np.arange(N * T)
-    loss = -np.sum(mask_flat * log_probs[rows, y_flat]) / N
+    log_probs_y = shifted[rows, y_flat] - np.log(sum_exp[:, 0])  # of the targets only
+    loss = -np.sum(log_probs_y[mask_flat]) / N
 
-    dx_flat = np.exp(log_probs)
+    dx_flat = exp_shifted / sum_exp
     dx_flat[rows, y_flat] -= 1
-    dx_flat *= mask_flat[:, None] / N
+    dx_flat[~mask_flat] = 0  # masked positions do not count
+    dx_flat /= N
     if verbose:
         print("dx_flat: ", dx_flat.shape)
     return loss, dx_flat.reshape(N, T, V)

@@ -1,0 +1,142 @@
+"""What every benchmark section shares: rows of the table, timing, the machine."""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions" / "rnn_captioning"
+
+
+@dataclass
+class Row:
+    """One line of the table: what we measured, what it is compared with, the ratio."""
+
+    section: str
+    case: str
+    ours: str = ""
+    baseline: str = ""
+    ratio: str = ""
+    note: str = ""
+
+
+def skipped(section, case, why):
+    """A row for a benchmark that could not run (missing tool, data or feature)."""
+    return Row(section, case, "-", "-", "-", why)
+
+
+def use_package(assignment_dir: Path):
+    """Make `import captioning` load the package of one assignment folder."""
+    sys.path.insert(0, str(assignment_dir))
+    import captioning
+
+    found = Path(captioning.__file__).resolve().parent.parent
+    if found != assignment_dir.resolve():
+        raise RuntimeError(f"captioning already imported from {found}")
+    return captioning
+
+
+def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
+    """Median wall time of each function, the functions run in turn at every repeat.
+
+    Interleaving keeps a noisy neighbour from favouring one side of a ratio.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    gc.collect()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def run(cmd, timeout=None, **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    """Run a command, return (wall seconds, completed process); output is captured."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    return time.perf_counter() - start, proc
+
+
+def tail(text: str, lines: int = 3) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+
+def blas_info() -> list[dict]:
+    """numpy's BLAS as threadpoolctl sees it (empty if threadpoolctl is missing)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    import numpy  # noqa: F401  (loads the BLAS library)
+
+    return [i for i in threadpool_info() if i.get("user_api") == "blas"]
+
+
+def blas_threads() -> int:
+    """How many threads numpy's BLAS uses by default."""
+    info = blas_info()
+    if info:
+        return info[0]["num_threads"]
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+def machine() -> dict:
+    """The machine the figures come from."""
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    cpu = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    simd = " ".join(f for f in ("avx", "avx2", "fma", "avx512f") if f in flags)
+    blas = "; ".join(
+        f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} kernel, "
+        f"{i.get('num_threads')} threads)"
+        for i in blas_info()
+    )
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
+    info = {
+        "cpu": f"{cpu} ({simd})" if simd else cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numpy BLAS": blas or "unknown (install threadpoolctl)",
+        "OpenBLAS env": ", ".join(f"{k}={v}" for k, v in env.items()) or "unset",
+    }
+    try:
+        import torch
+
+        info["torch"] = f"{torch.__version__} ({torch.get_num_threads()} threads by default)"
+    except ImportError:
+        info["torch"] = "not installed"
+    return info

@@ -1,0 +1,423 @@
+"""Layers of recurrent networks for image captioning, written in numpy.
+
+Every layer is a pair of functions: ``*_forward`` computes the output and a
+cache, ``*_backward`` takes the upstream gradient and that cache and returns
+the gradients of the inputs. What goes in a cache is up to you.
+
+Shapes use N for the minibatch size, T for the sequence length, D for the
+input dimension, H for the hidden dimension and V for the vocabulary size.
+"""
+
+import numpy as np
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    """Run one timestep of a vanilla RNN with a tanh activation.
+
+    Inputs:
+    - x: input data for this timestep, of shape (N, D)
+    - prev_h: hidden state from the previous timestep, of shape (N, H)
+    - Wx: input-to-hidden weights, of shape (D, H)
+    - Wh: hidden-to-hidden weights, of shape (H, H)
+    - b: biases, of shape (H,)
+
+    Returns a tuple of:
+    - next_h: next hidden state, of shape (N, H)
+    - cache: whatever rnn_step_backward needs
+    """
+    next_h, cache = None, None
+    # TODO: compute next_h = tanh(x Wx + prev_h Wh + b) and keep in `cache`
+    # what the backward pass will need.
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    cache = (x, prev_h, Wx, Wh, next_h)
+    return next_h, cache
+
+
+def rnn_step_backward(dnext_h, cache):
+    """Backward pass for one timestep of a vanilla RNN.
+
+    Inputs:
+    - dnext_h: gradient of the loss with respect to next_h, of shape (N, H)
+    - cache: the cache returned by rnn_step_forward
+
+    Returns a tuple of:
+    - dx: gradient of the input data, of shape (N, D)
+    - dprev_h: gradient of the previous hidden state, of shape (N, H)
+    - dWx: gradient of the input-to-hidden weights, of shape (D, H)
+    - dWh: gradient of the hidden-to-hidden weights, of shape (H, H)
+    - db: gradient of the biases, of shape (H,)
+    """
+    dx, dprev_h, dWx, dWh, db = None, None, None, None, None
+    # TODO: backpropagate through tanh first (its derivative can be written
+    # with its output: 1 - tanh(a)^2), then through the two affine terms.
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    dx = da @ Wx.T
+    dprev_h = da @ Wh.T
+    dWx = x.T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """Run a vanilla RNN forward over a whole sequence.
+
+    The input is a sequence of T vectors of dimension D for each of N
+    sequences; the RNN starts from the initial hidden state h0.
+
+    Inputs:
+    - x: input data for the whole sequence, of shape (N, T, D)
+    - h0: initial hidden state, of shape (N, H)
+    - Wx: input-to-hidden weights, of shape (D, H)
+    - Wh: hidden-to-hidden weights, of shape (H, H)
+    - b: biases, of shape (H,)
+
+    Returns a tuple of:
+    - h: hidden states for the whole sequence, of shape (N, T, H); h0 is not
+      included
+    - cache: whatever rnn_backward needs
+    """
+    h, cache = None, None
+    # TODO: loop over the T timesteps, calling rnn_step_forward at each one,
+    # and store each hidden state in h.
+    N, T, D = x.shape
+    H = h0.shape[1]
+    # Only prev_h Wh depends on the previous step: the input term x Wx + b of
+    # all T steps is one matmul.
+    xWx = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, H)
+    h = np.empty_like(xWx)
+    prev_h = h0
+    for t in range(T):
+        h[:, t] = prev_h = np.tanh(xWx[:, t] + prev_h @ Wh)
+    cache = (x, h0, Wx, Wh, h)
+    return h, cache
+
+
+def rnn_backward(dh, cache):
+    """Backward pass of a vanilla RNN over a whole sequence.
+
+    Inputs:
+    - dh: upstream gradients of all hidden states, of shape (N, T, H). They
+      come from the loss at each timestep only: the gradient flowing from one
+      timestep to the previous one is not included, you must add it.
+    - cache: the cache returned by rnn_forward
+
+    Returns a tuple of:
+    - dx: gradient of the inputs, of shape (N, T, D)
+    - dh0: gradient of the initial hidden state, of shape (N, H)
+    - dWx: gradient of the input-to-hidden weights, of shape (D, H)
+    - dWh: gradient of the hidden-to-hidden weights, of shape (H, H)
+    - db: gradient of the biases, of shape (H,)
+    """
+    dx, dh0, dWx, dWh, db = None, None, None, None, None
+    # TODO: walk backwards in time with rnn_step_backward. The gradient of
+    # h[:, t] is its upstream gradient plus what flows back from step t + 1;
+    # the weights are shared, so their gradients add up over time.
+    x, h0, Wx, Wh, h = cache
+    N, T, H = dh.shape
+    D = x.shape[2]
+    da = np.empty_like(h)  # gradient of the pre-activation of every step
+    dprev_h = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        da[:, t] = (dh[:, t] + dprev_h) * (1 - h[:, t] ** 2)
+        dprev_h = da[:, t] @ Wh.T
+    dh0 = dprev_h
+    # The weights are shared by all steps: each gradient is a sum over time,
+    # one matmul over the N * T rows.
+    da = da.reshape(N * T, H)
+    prev_h = np.concatenate((h0[:, None], h[:, :-1]), axis=1).reshape(N * T, H)
+    dx = (da @ Wx.T).reshape(N, T, D)
+    dWx = x.reshape(N * T, D).T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
+    return dx, dh0, dWx, dWh, db
+
+
+def word_embedding_forward(x, W):
+    """Look up the vector of each word index.
+
+    Inputs:
+    - x: integer array of shape (N, T); each entry is a word index in [0, V)
+    - W: word vectors, of shape (V, D)
+
+    Returns a tuple of:
+    - out: the vector of every input word, of shape (N, T, D)
+    - cache: whatever word_embedding_backward needs
+    """
+    out, cache = None, None
+    # TODO: one line of numpy indexing does it; no loop is needed.
+    out = W[x]
+    cache = (x, W.shape)
+    return out, cache
+
+
+def word_embedding_backward(dout, cache):
+    """Backward pass of the word embedding.
+
+    A word may appear many times in a minibatch: its gradient is the sum of
+    the upstream gradients at each place where it appears.
+
+    Inputs:
+    - dout: upstream gradients, of shape (N, T, D)
+    - cache: the cache returned by word_embedding_forward
+
+    Returns:
+    - dW: gradient of the word vectors, of shape (V, D)
+    """
+    dW = None
+    # TODO: add every row of dout into the row of dW of its word. Plain
+    # fancy-index assignment loses repeated words; np.add.at does not.
+    x, W_shape = cache
+    dW = np.zeros(W_shape, dtype=dout.dtype)
+    np.add.at(dW, x.reshape(-1), dout.reshape(-1, W_shape[1]))
+    return dW
+
+
+def sigmoid(x):
+    """Logistic sigmoid, exact and free of overflow for any input.
+
+    Uses sigmoid(x) = (1 + tanh(x / 2)) / 2, which never exponentiates a
+    large number.
+    """
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    """Run one timestep of an LSTM.
+
+    The activation vector a = x Wx + prev_h Wh + b of shape (N, 4H) splits
+    into four blocks of H columns, in the order i, f, o, g: the input, forget
+    and output gates (through sigmoid) and the block input g (through tanh).
+
+    Inputs:
+    - x: input data, of shape (N, D)
+    - prev_h: previous hidden state, of shape (N, H)
+    - prev_c: previous cell state, of shape (N, H)
+    - Wx: input-to-hidden weights, of shape (D, 4H)
+    - Wh: hidden-to-hidden weights, of shape (H, 4H)
+    - b: biases, of shape (4H,)
+
+    Returns a tuple of:
+    - next_h: next hidden state, of shape (N, H)
+    - next_c: next cell state, of shape (N, H)
+    - cache: whatever lstm_step_backward needs
+    """
+    next_h, next_c, cache = None, None, None
+    # TODO: compute the activations, the four gates, then
+    # next_c = f * prev_c + i * g and next_h = o * tanh(next_c).
+    # Use the sigmoid function above.
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i = sigmoid(a[:, :H])
+    f = sigmoid(a[:, H : 2 * H])
+    o = sigmoid(a[:, 2 * H : 3 * H])
+    g = np.tanh(a[:, 3 * H :])
+    next_c = f * prev_c + i * g
+    tanh_c = np.tanh(next_c)
+    next_h = o * tanh_c
+    cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)
+    return next_h, next_c, cache
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    """Backward pass for one timestep of an LSTM.
+
+    Inputs:
+    - dnext_h: gradient of the next hidden state, of shape (N, H)
+    - dnext_c: gradient of the next cell state, of shape (N, H)
+    - cache: the cache returned by lstm_step_forward
+
+    Returns a tuple of:
+    - dx: gradient of the input data, of shape (N, D)
+    - dprev_h: gradient of the previous hidden state, of shape (N, H)
+    - dprev_c: gradient of the previous cell state, of shape (N, H)
+    - dWx: gradient of the input-to-hidden weights, of shape (D, 4H)
+    - dWh: gradient of the hidden-to-hidden weights, of shape (H, 4H)
+    - db: gradient of the biases, of shape (4H,)
+    """
+    dx, dprev_h, dprev_c, dWx, dWh, db = None, None, None, None, None, None
+    # TODO: next_c receives gradient both from dnext_c and through next_h.
+    # Find the gradients of the four gates, then of the activations (the
+    # derivative of sigmoid is s(1 - s), of tanh 1 - tanh^2), then backprop
+    # through the affine map as in the vanilla RNN.
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+    H = dnext_h.shape[1]
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    da = np.empty((dc.shape[0], 4 * H), dtype=dc.dtype)
+    da[:, :H] = dc * g * i * (1 - i)
+    da[:, H : 2 * H] = dc * prev_c * f * (1 - f)
+    da[:, 2 * H : 3 * H] = dnext_h * tanh_c * o * (1 - o)
+    da[:, 3 * H :] = dc * i * (1 - g**2)
+    dprev_c = dc * f
+    dx = da @ Wx.T
+    dprev_h = da @ Wh.T
+    dWx = x.T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
+    return dx, dprev_h, dprev_c, dWx, dWh, db
+
+
+def lstm_forward(x, h0, Wx, Wh, b):
+    """Run an LSTM forward over a whole sequence.
+
+    The initial cell state is zero, and the cell state is not returned: it
+    is internal to the LSTM.
+
+    Inputs:
+    - x: input data, of shape (N, T, D)
+    - h0: initial hidden state, of shape (N, H)
+    - Wx: input-to-hidden weights, of shape (D, 4H)
+    - Wh: hidden-to-hidden weights, of shape (H, 4H)
+    - b: biases, of shape (4H,)
+
+    Returns a tuple of:
+    - h: hidden states for the whole sequence, of shape (N, T, H)
+    - cache: whatever lstm_backward needs
+    """
+    h, cache = None, None
+    # TODO: loop over time with lstm_step_forward, starting from h0 and a
+    # zero cell state.
+    N, T, D = x.shape
+    H = h0.shape[1]
+    # Only prev_h Wh depends on the previous step: the input term x Wx + b of
+    # all T steps is one matmul.
+    xWx = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)
+    gates = np.empty_like(xWx)  # i, f, o, g of every step
+    c = np.empty((N, T, H), dtype=xWx.dtype)
+    h = np.empty_like(c)
+    prev_h, prev_c = h0, np.zeros_like(h0)
+    for t in range(T):
+        a = xWx[:, t] + prev_h @ Wh
+        gates[:, t, : 3 * H] = sigmoid(a[:, : 3 * H])
+        gates[:, t, 3 * H :] = np.tanh(a[:, 3 * H :])
+        i, f, o, g = np.split(gates[:, t], 4, axis=1)
+        c[:, t] = prev_c = f * prev_c + i * g
+        h[:, t] = prev_h = o * np.tanh(prev_c)
+    cache = (x, h0, Wx, Wh, gates, c, h)
+    return h, cache
+
+
+def lstm_backward(dh, cache):
+    """Backward pass of an LSTM over a whole sequence.
+
+    Inputs:
+    - dh: upstream gradients of the hidden states, of shape (N, T, H); as in
+      rnn_backward they hold only each timestep's own loss gradient
+    - cache: the cache returned by lstm_forward
+
+    Returns a tuple of:
+    - dx: gradient of the input data, of shape (N, T, D)
+    - dh0: gradient of the initial hidden state, of shape (N, H)
+    - dWx: gradient of the input-to-hidden weights, of shape (D, 4H)
+    - dWh: gradient of the hidden-to-hidden weights, of shape (H, 4H)
+    - db: gradient of the biases, of shape (4H,)
+    """
+    dx, dh0, dWx, dWh, db = None, None, None, None, None
+    # TODO: walk backwards in time with lstm_step_backward, carrying both the
+    # hidden-state and the cell-state gradients from step t + 1 to step t.
+    x, h0, Wx, Wh, gates, c, h = cache
+    N, T, H = dh.shape
+    D = x.shape[2]
+    i, f, o, g = np.split(gates, 4, axis=2)
+    prev_c = np.concatenate((np.zeros_like(c[:, :1]), c[:, :-1]), axis=1)
+    tanh_c = np.tanh(c)
+    da = np.empty_like(gates)  # gradient of the activations of every step
+    dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
+    for t in reversed(range(T)):
+        dnext_h = dh[:, t] + dprev_h
+        dc = dprev_c + dnext_h * o[:, t] * (1 - tanh_c[:, t] ** 2)
+        da[:, t, :H] = dc * g[:, t] * i[:, t] * (1 - i[:, t])
+        da[:, t, H : 2 * H] = dc * prev_c[:, t] * f[:, t] * (1 - f[:, t])
+        da[:, t, 2 * H : 3 * H] = dnext_h * tanh_c[:, t] * o[:, t] * (1 - o[:, t])
+        da[:, t, 3 * H :] = dc * i[:, t] * (1 - g[:, t] ** 2)
+        dprev_c = dc * f[:, t]
+        dprev_h = da[:, t] @ Wh.T
+    dh0 = dprev_h
+    # The weights are shared by all steps: each gradient is a sum over time,
+    # one matmul over the N * T rows.
+    da = da.reshape(N * T, 4 * H)
+    prev_h = np.concatenate((h0[:, None], h[:, :-1]), axis=1).reshape(N * T, H)
+    dx = (da @ Wx.T).reshape(N, T, D)
+    dWx = x.reshape(N * T, D).T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
+    return dx, dh0, dWx, dWh, db
+
+
+def temporal_affine_forward(x, w, b):
+    """Apply the same affine map at every timestep.
+
+    Inputs:
+    - x: input data, of shape (N, T, D)
+    - w: weights, of shape (D, M)
+    - b: biases, of shape (M,)
+
+    Returns a tuple of:
+    - out: output data, of shape (N, T, M)
+    - cache: values needed by temporal_affine_backward
+    """
+    N, T, D = x.shape
+    out = (x.reshape(N * T, D) @ w + b).reshape(N, T, -1)
+    cache = (x, w)
+    return out, cache
+
+
+def temporal_affine_backward(dout, cache):
+    """Backward pass of temporal_affine_forward.
+
+    Inputs:
+    - dout: upstream gradients, of shape (N, T, M)
+    - cache: the cache returned by temporal_affine_forward
+
+    Returns a tuple of:
+    - dx: gradient of the input, of shape (N, T, D)
+    - dw: gradient of the weights, of shape (D, M)
+    - db: gradient of the biases, of shape (M,)
+    """
+    x, w = cache
+    N, T, M = dout.shape
+    dout = dout.reshape(N * T, M)
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(N * T, -1).T @ dout
+    db = dout.sum(axis=0)
+    return dx, dw, db
+
+
+def temporal_softmax_loss(x, y, mask, verbose=False):
+    """Softmax cross-entropy summed over time, for sequences with padding.
+
+    At each timestep the scores of the V words are compared with the target
+    word. Positions where mask is False (the <NULL> padding after a caption
+    ends) do not count. The loss is summed over time and averaged over the
+    minibatch only.
+
+    Inputs:
+    - x: scores, of shape (N, T, V)
+    - y: target word indices, of shape (N, T), each in [0, V)
+    - mask: boolean array of shape (N, T); True where the target counts
+    - verbose: print the shapes of the intermediate arrays
+
+    Returns a tuple of:
+    - loss: a scalar
+    - dx: gradient of the loss with respect to the scores, of shape (N, T, V)
+    """
+    N, T, V = x.shape
+    x_flat = x.reshape(N * T, V)
+    y_flat = y.reshape(N * T)
+    mask_flat = mask.reshape(N * T)
+
+    shifted = x_flat - x_flat.max(axis=1, keepdims=True)
+    exp_shifted = np.exp(shifted)
+    sum_exp = exp_shifted.sum(axis=1, keepdims=True)
+    rows = np.arange(N * T)
+    log_probs_y = shifted[rows, y_flat] - np.log(sum_exp[:, 0])  # of the targets only
+    loss = -np.sum(log_probs_y[mask_flat]) / N
+
+    dx_flat = exp_shifted / sum_exp
+    dx_flat[rows, y_flat] -= 1
+    dx_flat[~mask_flat] = 0  # masked positions do not count
+    dx_flat /= N
+    if verbose:
+        print("dx_flat: ", dx_flat.shape)
+    return loss, dx_flat.reshape(N, T, V)
