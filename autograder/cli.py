@@ -1,0 +1,177 @@
+"""The ``autograder`` command (also ``python -m autograder``).
+
+    autograder grade PATH [--json OUT] [--csv OUT] [--out-dir DIR] [--workers N]
+    autograder validate [--workers N]
+    autograder gradescope-bundle OUT.zip
+
+``grade`` takes one submission (a folder or .zip holding rnn_layers.py and
+rnn.py) or a folder of submissions (one sub-folder or .zip per student). The
+exit status is 0 whenever grading ran, whatever the scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from . import report
+from .submission import looks_like_submission
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def students_in(folder: Path):
+    """(name, path) of every submission in a folder of submissions."""
+    entries = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith(".") or child.name == "__MACOSX":
+            continue
+        if child.is_dir() or child.suffix.lower() == ".zip":
+            name = child.stem if child.is_file() else child.name
+            entries.append((name, child))
+    return entries
+
+
+def is_batch(path: Path):
+    """A folder whose entries are submissions, rather than one submission."""
+    if not path.is_dir():
+        return False
+    entries = students_in(path)
+    if any(p.is_file() for _, p in entries):
+        return True
+    if any(p.name == "captioning" for _, p in entries):
+        return False
+    if any((path / name).is_file() for name in ("rnn_layers.py", "rnn.py")):
+        return False
+    return sum(looks_like_submission(p) for _, p in entries) >= 2
+
+
+def grade_one(args, path: Path):
+    from .engine import grade_submission
+
+    start = time.perf_counter()
+    results = grade_submission(path, workers=args.workers, seed=args.seed)
+    elapsed = time.perf_counter() - start
+    print(report.text(results, title=f"Grading {path}"))
+    print(f"({elapsed:.1f} s)")
+    json_path = args.json
+    if json_path is None and args.out_dir is not None:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        json_path = args.out_dir / "results.json"
+    if json_path is not None:
+        report.write_json(results, json_path, elapsed)
+        print(f"wrote {json_path}")
+    if args.csv is not None:
+        report.write_csv([(path.stem, results)], args.csv, [r.name for r in results])
+    return 0
+
+
+def grade_batch(args, folder: Path):
+    from tqdm import tqdm
+
+    from .engine import grade_submission, load_rubric
+
+    students = students_in(folder)
+    out_dir = args.out_dir or Path("autograder-results")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = args.csv or out_dir / "grades.csv"
+    names = [c["name"] for c in load_rubric()]
+    rows = {}
+
+    def work(entry):
+        name, path = entry
+        start = time.perf_counter()
+        results = grade_submission(path, workers=1, seed=args.seed)
+        report.write_json(results, out_dir / f"{name}.json", time.perf_counter() - start)
+        return name, results
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        futures = [pool.submit(work, entry) for entry in students]
+        with tqdm(total=len(futures), unit="submission", file=sys.stderr) as bar:
+            for future in as_completed(futures):
+                name, results = future.result()
+                rows[name] = results
+                bar.set_postfix_str(name[:20])
+                bar.update()
+    ordered = [(name, rows[name]) for name, _ in students]
+    report.write_csv(ordered, csv_path, names)
+    width = max([len(n) for n, _ in ordered] + [7])
+    for name, results in ordered:
+        score, max_score = report.total(results)
+        print(f"{name.ljust(width)}  {score:g} / {max_score:g}")
+    elapsed = time.perf_counter() - start
+    print(f"graded {len(ordered)} submissions in {elapsed:.1f} s with {args.workers} workers")
+    print(f"wrote {csv_path} and one JSON per student in {out_dir}")
+    return 0
+
+
+def cmd_grade(args):
+    path = args.path
+    if not path.exists():
+        print(f"autograder: {path} does not exist", file=sys.stderr)
+        return 2
+    batch = args.batch if args.batch is not None else is_batch(path)
+    if args.workers is None:
+        args.workers = _cores()
+    return grade_batch(args, path) if batch else grade_one(args, path)
+
+
+def cmd_validate(args):
+    from .validate import validate
+
+    return validate(workers=args.workers or _cores())
+
+
+def cmd_bundle(args):
+    from .gradescope.bundle import make_bundle
+
+    make_bundle(args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade one submission or a folder of them")
+    grade.add_argument("path", type=Path)
+    grade.add_argument("--json", type=Path, help="Gradescope-schema JSON (one submission)")
+    grade.add_argument("--csv", type=Path, help="CSV of the scores")
+    grade.add_argument("--out-dir", type=Path, help="where the JSON and CSV files go")
+    grade.add_argument("--workers", type=int, help="children run at once (default: cores)")
+    grade.add_argument("--seed", type=int, help="fix the random inputs (default: fresh)")
+    mode = grade.add_mutually_exclusive_group()
+    mode.add_argument("--batch", action="store_true", default=None, help="PATH holds submissions")
+    mode.add_argument("--single", dest="batch", action="store_false", help="PATH is one submission")
+    grade.set_defaults(run=cmd_grade)
+
+    validate = commands.add_parser(
+        "validate", help="grade the reference, the stubs and the mutants of the reference"
+    )
+    validate.add_argument("--workers", type=int)
+    validate.set_defaults(run=cmd_validate)
+
+    bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")
+    bundle.add_argument("out", type=Path)
+    bundle.set_defaults(run=cmd_bundle)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
