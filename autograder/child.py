@@ -30,24 +30,30 @@ import sys
 import time
 import traceback
 
-JOB = os.path.abspath(sys.argv[1])
-SANDBOX = os.path.dirname(JOB)
-OUT = os.path.join(SANDBOX, "out")
-INPUTS = os.path.join(SANDBOX, "inputs")
+np = None  # numpy, imported by main() once the search path is set
+SPEC = {}
+SANDBOX = OUT = INPUTS = ""
 
-with open(JOB) as _f:
-    SPEC = json.load(_f)
 
-# --- 1. imports, while the whole runtime is still readable -----------------
-sys.path[:] = [p for p in SPEC["stdlib_paths"]] + [SPEC["numpy_parent"]]
-import numpy as np  # noqa: E402
+def setup(job_path):
+    """Read the job and import numpy and the pre-imported modules."""
+    global np, SPEC, SANDBOX, OUT, INPUTS
+    SANDBOX = os.path.dirname(os.path.abspath(job_path))
+    OUT = os.path.join(SANDBOX, "out")
+    INPUTS = os.path.join(SANDBOX, "inputs")
+    with open(job_path) as f:
+        SPEC = json.load(f)
+    sys.path[:] = list(SPEC["stdlib_paths"]) + [SPEC["numpy_parent"]]
+    import numpy
 
-for _name in SPEC.get("preimport", []):
-    try:
-        __import__(_name)
-    except Exception:  # noqa: BLE001 - a missing optional module is fine
-        pass
-sys.path[:] = [SANDBOX] + list(SPEC["stdlib_paths"])
+    np = numpy
+    for name in SPEC.get("preimport", []):
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - a missing optional module is fine
+            pass
+    sys.path[:] = [SANDBOX] + list(SPEC["stdlib_paths"])
+
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -400,21 +406,38 @@ class Runner:
         model = self.arg({"obj": op["obj"]})
         features, captions = load_input(op["features"]), load_input(op["captions"])
         rng = np.random.RandomState(op["seed"])
-        configs = {p: {"learning_rate": op["lr"]} for p in model.params}
-        per_epoch = max(len(captions) // op["batch_size"], 1)
-        losses = []
-        for it in range(op["iterations"]):
-            idx = rng.choice(len(captions), op["batch_size"])
-            loss, grads = model.loss(features[idx].copy(), captions[idx].copy())
-            losses.append(float(loss))
-            for p in list(model.params):
-                model.params[p], configs[p] = adam(model.params[p], grads[p], configs[p])
-            if (it + 1) % per_epoch == 0:
-                for config in configs.values():
-                    config["learning_rate"] *= op["lr_decay"]
+        losses = train_loop(
+            model,
+            features,
+            captions,
+            rng,
+            op["iterations"],
+            op["batch_size"],
+            op["lr"],
+            op["lr_decay"],
+            adam,
+        )
         self.save(op["save_losses"], np.asarray(losses, dtype=np.float64), "loss history")
         for key in op["keys"]:
             self.save(f"{op['save_params']}.{key}", model.params[key], f"params[{key!r}]")
+
+
+def train_loop(model, features, captions, rng, iterations, batch_size, lr, lr_decay, adam):
+    """The training of the overfit and BLEU checks; the parent runs it on the reference
+    to choose their thresholds. Returns the loss of every iteration."""
+    configs = {p: {"learning_rate": lr} for p in model.params}
+    per_epoch = max(len(captions) // batch_size, 1)
+    losses = []
+    for it in range(iterations):
+        idx = rng.choice(len(captions), batch_size)
+        loss, grads = model.loss(features[idx].copy(), captions[idx].copy())
+        losses.append(float(loss))
+        for p in list(model.params):
+            model.params[p], configs[p] = adam(model.params[p], grads[p], configs[p])
+        if (it + 1) % per_epoch == 0:
+            for config in configs.values():
+                config["learning_rate"] *= lr_decay
+    return losses
 
 
 def status(index, record):
@@ -423,6 +446,7 @@ def status(index, record):
 
 
 def main():
+    setup(sys.argv[1])
     confine()
     sys.stdout = CappedStream(sys.stdout, SPEC["output_cap"])
     sys.stderr = CappedStream(sys.stderr, SPEC["output_cap"])

@@ -32,7 +32,14 @@ def release_dir() -> Path:
 
 
 def synthetic_data_dir() -> Path:
-    return course_root() / "source" / ASSIGNMENT / "datasets" / "synthetic_coco"
+    """The synthetic COCO stand-in the training checks learn from (AUTOGRADER_DATA_DIR
+    overrides it)."""
+    override = os.environ.get("AUTOGRADER_DATA_DIR")
+    return (
+        Path(override)
+        if override
+        else course_root() / "source" / ASSIGNMENT / "datasets" / "synthetic_coco"
+    )
 
 
 EXPECTED_DIR = PACKAGE / "expected"

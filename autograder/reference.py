@@ -18,7 +18,7 @@ _lock = threading.Lock()
 
 
 def load() -> SimpleNamespace:
-    """The reference modules: rnn_layers, rnn, layers."""
+    """The reference modules: rnn_layers, rnn, layers, optim."""
     with _lock:
         if ALIAS not in sys.modules:
             init = paths.reference_dir() / "__init__.py"
@@ -32,4 +32,12 @@ def load() -> SimpleNamespace:
             rnn_layers=importlib.import_module(f"{ALIAS}.rnn_layers"),
             rnn=importlib.import_module(f"{ALIAS}.rnn"),
             layers=importlib.import_module(f"{ALIAS}.layers"),
+            optim=importlib.import_module(f"{ALIAS}.optim"),
         )
+
+
+def module(name):
+    """Another module of the reference package (coco_utils, bleu: they need h5py, nltk)."""
+    load()
+    with _lock:
+        return importlib.import_module(f"{ALIAS}.{name}")

@@ -1,5 +1,5 @@
 """The hidden checks, parent side: each group builds one child job and judges it."""
 
-from . import layers, model
+from . import layers, model, training
 
-GROUPS = [*layers.GROUPS, *model.GROUPS]
+GROUPS = [*layers.GROUPS, *model.GROUPS, *training.GROUPS]
