@@ -44,22 +44,44 @@ def use_package(assignment_dir: Path):
     return captioning
 
 
-def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
-    """Median wall time of each function, the functions run in turn at every repeat.
+class Timings:
+    """Wall and CPU seconds of every repeat of every function, run in turn."""
+
+    def __init__(self, names):
+        self.wall = {name: [] for name in names}
+        self.cpu = {name: [] for name in names}
+
+    def __getitem__(self, name):
+        """Median wall time."""
+        return statistics.median(self.wall[name])
+
+    def cpu_time(self, name):
+        """Median CPU time of the process (all its threads)."""
+        return statistics.median(self.cpu[name])
+
+    def ratio(self, a, b, kind="wall"):
+        """Median over repeats of a / b, each pair measured back to back."""
+        times = self.wall if kind == "wall" else self.cpu
+        return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
+
+def interleaved(fns: dict, repeats: int, warmup: int = 1) -> Timings:
+    """Time each function `repeats` times, the functions in turn at every repeat.
 
     Interleaving keeps a noisy neighbour from favouring one side of a ratio.
     """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
-    times = {name: [] for name in fns}
+    timings = Timings(fns)
     gc.collect()
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            timings.cpu[name].append(time.process_time() - cpu)
+            timings.wall[name].append(time.perf_counter() - wall)
+    return timings
 
 
 def fmt_time(seconds: float) -> str:
