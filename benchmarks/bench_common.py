@@ -97,8 +97,10 @@ def run(cmd, timeout=None, **kwargs) -> tuple[float, subprocess.CompletedProcess
     return time.perf_counter() - start, proc
 
 
-def tail(text: str, lines: int = 3) -> str:
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+def tail(text: str, lines: int = 1, width: int = 240) -> str:
+    """The last lines of a command's output, on one line, for a note in the table."""
+    joined = " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+    return joined if len(joined) <= width else "..." + joined[-width:]
 
 
 def blas_info() -> list[dict]:

@@ -288,6 +288,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
     h = np.empty_like(c)
     prev_h, prev_c = h0, np.zeros_like(h0)
     for t in range(T):
+        # lstm_step_forward, with its input term computed above
         a = xWx[:, t] + prev_h @ Wh
         gates[:, t, : 3 * H] = sigmoid(a[:, : 3 * H])
         gates[:, t, 3 * H :] = np.tanh(a[:, 3 * H :])
@@ -319,19 +320,20 @@ def lstm_backward(dh, cache):
     x, h0, Wx, Wh, gates, c, h = cache
     N, T, H = dh.shape
     D = x.shape[2]
-    i, f, o, g = np.split(gates, 4, axis=2)
-    prev_c = np.concatenate((np.zeros_like(c[:, :1]), c[:, :-1]), axis=1)
-    tanh_c = np.tanh(c)
     da = np.empty_like(gates)  # gradient of the activations of every step
     dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
     for t in reversed(range(T)):
+        # lstm_step_backward, less the weight gradients (they follow the loop)
+        i, f, o, g = np.split(gates[:, t], 4, axis=1)
+        prev_c = c[:, t - 1] if t > 0 else np.zeros_like(h0)
+        tanh_c = np.tanh(c[:, t])
         dnext_h = dh[:, t] + dprev_h
-        dc = dprev_c + dnext_h * o[:, t] * (1 - tanh_c[:, t] ** 2)
-        da[:, t, :H] = dc * g[:, t] * i[:, t] * (1 - i[:, t])
-        da[:, t, H : 2 * H] = dc * prev_c[:, t] * f[:, t] * (1 - f[:, t])
-        da[:, t, 2 * H : 3 * H] = dnext_h * tanh_c[:, t] * o[:, t] * (1 - o[:, t])
-        da[:, t, 3 * H :] = dc * i[:, t] * (1 - g[:, t] ** 2)
-        dprev_c = dc * f[:, t]
+        dc = dprev_c + dnext_h * o * (1 - tanh_c**2)
+        da[:, t, :H] = dc * g * i * (1 - i)
+        da[:, t, H : 2 * H] = dc * prev_c * f * (1 - f)
+        da[:, t, 2 * H : 3 * H] = dnext_h * tanh_c * o * (1 - o)
+        da[:, t, 3 * H :] = dc * i * (1 - g**2)
+        dprev_c = dc * f
         dprev_h = da[:, t] @ Wh.T
     dh0 = dprev_h
     # The weights are shared by all steps: each gradient is a sum over time,
