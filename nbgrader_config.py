@@ -1,0 +1,62 @@
+"""nbgrader configuration of the course: the repository root is the course directory.
+
+Run every nbgrader command from the repository root with the project's
+environment (``.venv/bin/nbgrader ...`` or ``.venv/bin/python -m nbgrader ...``):
+autograding needs the ``autograder`` package installed there. See
+docs/nbgrader.md for the workflow and the reasons behind each setting.
+"""
+
+c = get_config()  # noqa: F821 (nbgrader provides get_config)
+
+ASSIGNMENT = "rnn_captioning"
+# The files students edit and submit. autograde copies every non-notebook file
+# of source/<assignment>/ over the submission unless it is listed here, which
+# would grade every student on the instructor's solution.
+STUDENT_FILES = ["captioning/rnn_layers.py", "captioning/rnn.py"]
+
+c.CourseDirectory.course_id = "rnn-captioning"
+
+# Never copy caches, checkpoints or the real COCO data (about 1 GB, fetched
+# into datasets/coco_captioning/) into release/, submitted/ or autograded/.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    ".pytest_cache",
+    "coco_captioning",
+]
+
+c.Autograde.exclude_overwriting = {ASSIGNMENT: STUDENT_FILES}
+
+# A grade cell whose output has anything on stderr scores 0 in nbgrader, and a
+# numpy RuntimeWarning or a warnings.warn() is on stderr: drop those outputs.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"Warning"
+
+# A deleted autograder cell is put back (and graded) instead of missing.
+c.OverwriteCells.add_missing_cells = True
+
+# Seconds per cell. The config wins over a command-line
+# --ExecutePreprocessor.timeout; the long training cells are cut short under
+# the autograder (the notebooks check NBGRADER_EXECUTION), so this is a guard.
+c.Execute.timeout = 300
+
+# The score of every autograder cell comes from the trusted grading engine run
+# on the submitted .py files, never from what the student's kernel printed:
+# StartTrustedGrading starts the engine before the kernel runs, and
+# ApplyTrustedGrades replaces the outputs of the grade cells by the engine's
+# verdicts just before nbgrader's SaveAutoGrades reads them. Named as strings:
+# they are imported when autograde starts, and a missing plugin is an error
+# there (a failed import at the top of this file would only be logged).
+c.Autograde.autograde_preprocessors = [
+    "autograder.nbgrader_plugin.StartTrustedGrading",
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "autograder.nbgrader_plugin.ApplyTrustedGrades",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
