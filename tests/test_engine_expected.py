@@ -1,0 +1,54 @@
+"""The stored expected values are what the reference computes today."""
+
+import json
+
+import numpy as np
+import pytest
+
+from autograder import make_expected, paths
+from autograder.checks import GROUPS
+from autograder.engine import load_rubric
+
+CASES = make_expected.make_all()
+
+
+def test_every_stored_file_is_made_by_the_generator():
+    stored = {p.stem for p in paths.EXPECTED_DIR.glob("*.npz")}
+    assert stored == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_regenerating_gives_the_stored_values(name):
+    with np.load(paths.EXPECTED_DIR / f"{name}.npz", allow_pickle=False) as stored:
+        assert set(stored.files) == set(CASES[name])
+        for key, value in CASES[name].items():
+            assert stored[key].shape == np.shape(value), key
+            if stored[key].dtype.kind in "iub":
+                assert np.array_equal(stored[key], value), key
+            else:
+                np.testing.assert_allclose(stored[key], value, rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_hidden_inputs_differ_from_the_notebook_ones():
+    # SPEC §4: the visible checks use these shapes; the hidden ones must not.
+    visible = {
+        "rnn_step_forward": {"N": 3, "D": 10, "H": 4},
+        "rnn_forward": {"N": 2, "T": 3, "D": 4, "H": 5},
+        "lstm_step_forward": {"N": 3, "D": 4, "H": 5},
+        "lstm_forward": {"N": 2, "T": 3, "D": 5, "H": 4},
+        "word_embedding_forward": {"N": 2, "T": 4, "V": 5, "D": 3},
+    }
+    for fn, dims in visible.items():
+        assert make_expected.LAYER_DIMS[fn] != dims
+    assert make_expected.LOSS_DIMS != {"N": 10, "D": 20, "W": 30, "H": 40, "V": 3, "T": 13}
+
+
+def test_the_rubric_totals_100_and_names_every_check_once():
+    rubric = load_rubric()
+    assert sum(c["points"] for c in rubric) == 100
+    names = [c["name"] for c in rubric]
+    assert sorted(names) == sorted(n for g in GROUPS for n in g.checks)
+    for entry in rubric:
+        assert set(entry) == {"name", "points", "function", "cell", "visibility"}
+        assert entry["visibility"] in {"visible", "hidden", "after_due_date", "after_published"}
+    assert json.loads(paths.RUBRIC.read_text())["total"] == 100
