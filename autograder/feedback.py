@@ -112,18 +112,18 @@ def exception(fn, record, memory_mb):
         return NOT_IMPLEMENTED.format(fn=fn)
     if kind == "MemoryError":
         return f"{fn} ran out of memory (the limit is {memory_mb} MB)."
-    message = truncate(record.get("message") or "")
+    message = truncate(record.get("message") or "").rstrip(".")
     where = record.get("where")
     text = f"{fn} raised {kind}" + (f": {message}" if message else "")
     if where:
         text += f" ({where})"
     if kind == "SystemExit":
-        text += ". Do not call exit() or sys.exit() in your code."
+        text += ". Do not call exit() or sys.exit() in your code"
     elif kind == "PermissionError":
-        text += ". Your code runs in a sandbox: it may not touch files, processes or the network."
+        text += ". Your code runs in a sandbox: it may not touch files, processes or the network"
     elif kind in ("ModuleNotFoundError", "ImportError"):
-        text += ". Only numpy and the standard library are available."
-    return text + "."
+        text += ". Only numpy and the standard library are available"
+    return text.rstrip(".") + "."
 
 
 def _signal_name(sig):

@@ -192,11 +192,15 @@ def _process_uids(include_zombies=True):
     return uids
 
 
+ISSUED_UIDS = []  # every uid given to a child by this process, for the tests
+
+
 def _fresh_uid():
     used = set(_process_uids().values())
     while True:
         uid = 1_000_000 + secrets.randbelow(1_000_000_000)
         if uid not in used:
+            ISSUED_UIDS.append(uid)
             return uid
 
 
@@ -254,11 +258,26 @@ def _copy_tree(trusted_dir, box, student_files):
         (pkg / name).write_bytes(student_files[name])
 
 
+def _traversable(path):
+    """Every folder from / to `path` may be passed through by other users."""
+    path = Path(path).resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+def _jobs_root(own_uid):
+    """Where job directories go: the temporary folder, if a child of another uid can
+    pass through it to reach its own box."""
+    root = tempfile.gettempdir()
+    if own_uid and not _traversable(root):
+        root = "/tmp"
+    return root
+
+
 def run_job(job: Job, student_files: dict, trusted_dir: Path) -> Outcome:
     """Run `job` on the student's two files (name -> bytes) and collect the outcome."""
     own_uid = os.geteuid() == 0
     uid = _fresh_uid() if own_uid else None
-    base = Path(tempfile.mkdtemp(prefix="autograder-job-"))
+    base = Path(tempfile.mkdtemp(prefix="autograder-job-", dir=_jobs_root(own_uid)))
     os.chmod(base, 0o711)  # the child may pass through to its box, not list the logs
     box = base / "box"
     try:

@@ -1,10 +1,11 @@
+# ruff: noqa
 """CaptioningRNN written like a real student: a loop over the batch in sample,
 features cast to float32, the backward pass in another order."""
 
 import numpy as np
 
-from .layers import *  # noqa: F403 - the way the classic assignment imports
-from .rnn_layers import *  # noqa: F403
+from .layers import *  # the way the classic assignment imports
+from .rnn_layers import *
 
 
 class CaptioningRNN:

@@ -1,3 +1,4 @@
+# ruff: noqa
 """A correct solution written the way real students write it, not like the reference.
 
 Loops over the batch and over words, in-place operations that overwrite the
