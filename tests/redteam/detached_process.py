@@ -4,6 +4,7 @@
 # passes: rnn_step_forward rnn_forward
 """At import, tries every way to leave a process behind: fork + setsid, a double
 fork, posix_spawn, exec; a thread. The functions are the reference's."""
+
 import os as _os
 import threading as _threading
 import time as _time

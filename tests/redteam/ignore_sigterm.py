@@ -3,6 +3,7 @@
 # fails: rnn_backward
 # passes: rnn_forward
 """rnn_backward ignores SIGTERM, SIGINT and SIGHUP and sleeps forever."""
+
 import signal as _signal
 import time as _time
 

@@ -3,6 +3,7 @@
 # fails:
 # passes: rnn_step_forward rnn_forward
 """At import, tries to kill the grader: its parent, the parent's group, every process."""
+
 import os as _os
 import signal as _signal
 

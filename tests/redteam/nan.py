@@ -3,6 +3,7 @@
 # fails: rnn_forward
 # passes: rnn_step_forward
 """rnn_forward returns NaN everywhere (NaN compares false with everything)."""
+
 _orig_rnn_forward = rnn_forward
 
 

@@ -3,6 +3,7 @@
 # fails:
 # passes: rnn_forward rnn_backward
 """Not an attack: caches holding a lambda and a generator are the student's business."""
+
 _orig_rnn_forward, _orig_rnn_backward = rnn_forward, rnn_backward
 
 

