@@ -8,6 +8,7 @@ from autograder import paths
 from autograder.engine import grade_files, grade_submission, load_rubric
 from autograder.mutants import MUTANTS, apply, textbook
 from autograder.sandbox import STUDENT_FILES
+from autograder.thresholds import TARGETS
 
 HERE = Path(__file__).resolve().parent
 RUBRIC = load_rubric()
@@ -49,6 +50,29 @@ def test_the_textbook_functions_used_by_the_mutants_are_correct():
     assert {n: r.output for n, r in results.items() if r.status != "passed"} == {}
 
 
+# The feedback names the mistake, not just the function.
+HINTS = {
+    "rnn_step_forward_no_bias": "without b",
+    "rnn_step_backward_tanh_grad_of_input": "1 - next_h**2",
+    "rnn_step_backward_db_mean": "summed over the batch",
+    "rnn_forward_h0_included": "h0 is not part of h",
+    "rnn_backward_no_carried_dh": "dprev_h that flows back",
+    "rnn_backward_weights_overwritten": "summed over all timesteps",
+    "word_embedding_backward_fancy_assign": "np.add.at",
+    "lstm_gates_ifgo": "order i, f, g, o",
+    "lstm_step_backward_gates_ifgo": "order i, f, g, o",
+    "lstm_backward_no_carried_dc": "carry dprev_c",
+    "lstm_backward_no_carried_dh": "dprev_h that flows back",
+    "lstm_backward_weights_overwritten": "summed over all timesteps",
+    "loss_unmasked": "<NULL> targets",
+    "loss_divided_by_T": "N * T",
+    "sample_start_in_first_column": "Column 0",
+    "sample_lstm_c0_is_h0": "first generated word is already wrong",
+    "sample_no_feedback": "feed the argmax",
+    "sample_float_captions": "integer array",
+}
+
+
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_each_mutant_fails_the_checks_of_the_function_it_breaks(mutant):
     results = grade(apply(mutant, files_of(paths.reference_dir())), mutant.caught_by)
@@ -56,9 +80,23 @@ def test_each_mutant_fails_the_checks_of_the_function_it_breaks(mutant):
     assert failed, f"{mutant.name} passed {mutant.caught_by}"
     for name in failed:
         assert results[name].score == 0
-        assert "Hint" in results[name].output or "not" in results[name].output
+        assert "Hint: " in results[name].output
+    if mutant.name in HINTS:
+        assert HINTS[mutant.name] in results[failed[0]].output
+
+
+TRAINING_TARGETS = [(check, name) for check, names in TARGETS.items() for name in names]
+
+
+@pytest.mark.parametrize(
+    "check, name", TRAINING_TARGETS, ids=[f"{c}-{n}" for c, n in TRAINING_TARGETS]
+)
+def test_each_training_check_fails_the_bug_it_is_for(check, name):
+    mutant = next(m for m in MUTANTS if m.name == name)
+    results = grade(apply(mutant, files_of(paths.reference_dir())), [check])
+    assert results[check].status == "failed", results[check].output
 
 
 def test_every_check_is_failed_by_some_mutant():
-    caught = {name for m in MUTANTS for name in m.caught_by}
+    caught = {name for m in MUTANTS for name in m.caught_by} | set(TARGETS)
     assert {c["name"] for c in RUBRIC} <= caught

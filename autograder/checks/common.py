@@ -103,6 +103,7 @@ def op_problem(outcome, index, fn, limits):
 def fetch(outcome, name, label, shape, shape_desc="", integer=False):
     """(float64 array, None) if `name` is a finite numeric array of `shape`, else (None, why)."""
     value, why = outcome.array(name)
+    label = label[0].upper() + label[1:]
     if value is None:
         if why == "missing":
             return None, f"{label} was not returned."

@@ -200,13 +200,25 @@ def draw_upstream(spec, ref, inputs, rng):
 
 
 class LayerGroup(Group):
-    def __init__(self, spec: LayerSpec):
-        self.spec = spec
-        self.name = spec.fn
-        self.checks = (spec.fn,)
+    """A forward function and its backward function, in one child.
+
+    The forward function's own calls come first and their results are saved
+    before the backward function runs: whatever the backward function does
+    (exit, hang, crash), the forward function keeps its verdict.
+    """
+
+    def __init__(self, forward: LayerSpec, backward: LayerSpec):
+        self.specs = (forward, backward)
+        self.name = f"{forward.fn}+{backward.fn}"
+        self.checks = (forward.fn, backward.fn)
 
     def build(self, ctx):
-        spec = self.spec
+        ops, inputs, states = [], {}, {}
+        for spec in self.specs:
+            states[spec.fn] = self._build(spec, ctx, ops, inputs)
+        return Plan(Job(ops=ops, inputs=inputs, limits=self.limits), states)
+
+    def _build(self, spec, ctx, ops, inputs):
         stored = ctx.expected(spec.fn)
         fixed_dims = {k[4:]: int(v) for k, v in stored.items() if k.startswith("dim.")}
         fixed_in = {k[3:]: v for k, v in stored.items() if k.startswith("in.")}
@@ -217,83 +229,76 @@ class LayerGroup(Group):
         upstream = {u: rand_in[u] for u in spec.upstream}
         rand_out = reference_outputs(spec, ctx.ref, rand_in, upstream)
 
-        ops, inputs, index = [], {}, {}
+        index = {}
         for tag, values in (("fixed", fixed_in), ("random", rand_in)):
+            prefix = f"{spec.fn}.{tag}"
             for name, value in values.items():
-                inputs[f"{tag}.{name}"] = value
-            args = [{"in": f"{tag}.{a}"} for a in spec.args]
+                inputs[f"{prefix}.{name}"] = value
+            args = [{"in": f"{prefix}.{a}"} for a in spec.args]
             if spec.is_backward:
                 index[f"{tag}.forward"] = len(ops)
-                outs = [None] * len(spec.forward_outs) + [{"keep": f"{tag}.cache"}]
+                outs = [None] * len(spec.forward_outs) + [{"keep": f"{prefix}.cache"}]
                 ops.append(
                     {"op": "call", "fn": f"rnn_layers.{spec.forward}", "args": args, "out": outs}
                 )
-                args = [{"in": f"{tag}.{u}"} for u in spec.upstream]
-                args.append({"obj": f"{tag}.cache", "pop": True})
-                outs = [{"save": f"{tag}.{o}"} for o in spec.outs]
+                args = [{"in": f"{prefix}.{u}"} for u in spec.upstream]
+                args.append({"obj": f"{prefix}.cache", "pop": True})
+                outs = [{"save": f"{prefix}.{o}"} for o in spec.outs]
             else:
-                outs = [{"save": f"{tag}.{o}"} for o in spec.outs] + [None]
+                outs = [{"save": f"{prefix}.{o}"} for o in spec.outs] + [None]
             index[tag] = len(ops)
             ops.append({"op": "call", "fn": f"rnn_layers.{spec.fn}", "args": args, "out": outs})
-        job = Job(ops=ops, inputs=inputs, limits=self.limits)
-        state = {
+        return {
             "index": index,
             "expected": {"fixed": fixed_out, "random": rand_out},
             "dims": {"fixed": fixed_dims, "random": dims},
             "random_inputs": rand_in,
             "ref": ctx.ref,
         }
-        return Plan(job, state)
 
     def judge(self, plan, outcome):
-        spec, state = self.spec, plan.state
+        return {spec.fn: self._judge(spec, plan.state[spec.fn], outcome) for spec in self.specs}
+
+    def _judge(self, spec, state, outcome):
         for tag in ("fixed", "random"):
             if spec.is_backward:
-                why = op_problem(
-                    outcome, state["index"][f"{tag}.forward"], spec.forward, self.limits
-                )
+                index = state["index"][f"{tag}.forward"]
+                why = op_problem(outcome, index, spec.forward, self.limits)
                 if why:
-                    return self._verdict(
+                    return Verdict(
                         False, f"{spec.fn} could not be checked, it needs {spec.forward}: {why}"
                     )
             why = op_problem(outcome, state["index"][tag], spec.fn, self.limits)
             if why:
-                return self._verdict(False, why)
+                return Verdict(False, why)
         messages = []
         errors = {}
+        shapes = {o: f"({s})" for o, s in spec.outs.items()}
         for tag in ("fixed", "random"):
-            dims = state["dims"][tag]
-            shapes = {o: f"({s})" for o, s in spec.outs.items()}
-            errors[tag], problems = compare(outcome, tag, state["expected"][tag], shapes, dims)
+            errors[tag], problems = compare(
+                outcome, f"{spec.fn}.{tag}", state["expected"][tag], shapes, state["dims"][tag]
+            )
             if problems:
                 messages = problems
                 break
         if not messages:
             worst = max(max(e.values()) for e in errors.values())
-            return self._verdict(
-                True, f"{spec.fn} is correct (largest relative error {worst:.1e})."
-            )
-        diagnosis = self.diagnose(plan, outcome)
+            return Verdict(True, f"{spec.fn} is correct (largest relative error {worst:.1e}).")
+        diagnosis = self.diagnose(spec, state, outcome)
         lines = [f"{spec.fn} is not correct. " + " ".join(messages)]
         lines.append("Hint: " + (diagnosis or feedback.HINTS[spec.fn]))
-        return self._verdict(False, "\n".join(lines))
-
-    def _verdict(self, passed, message):
-        return {self.spec.fn: Verdict(passed, message)}
+        return Verdict(False, "\n".join(lines))
 
     # --- diagnoses: which known mistake does the answer match? ---------------------
-    def diagnose(self, plan, outcome):
-        spec = self.spec
-        inputs = plan.state["random_inputs"]
-        ref = plan.state["ref"]
+    def diagnose(self, spec, state, outcome):
+        inputs, ref, dims = state["random_inputs"], state["ref"], state["dims"]["random"]
         got = {}
         for name in spec.outs:
-            value, _ = outcome.array(f"random.{name}")
-            if value is not None and value.dtype.kind in "fiu":
+            value, _ = outcome.array(f"{spec.fn}.random.{name}")
+            if value is not None:
                 got[name] = value.astype(np.float64)
-        dims = plan.state["dims"]["random"]
-        if spec.fn in ("rnn_forward", "lstm_forward") and "h" not in got:
-            value, _ = outcome.array("random.h")
+        if spec.fn in ("rnn_forward", "lstm_forward"):
+            value = got.get("h")
             if value is not None and value.shape == (dims["N"], dims["T"] + 1, dims["H"]):
                 return feedback.DIAGNOSES["h0_included"]
         try:
@@ -326,23 +331,44 @@ def _rnn_step_backward(got, inputs, ref, dims):
     return None
 
 
-def sequence_backward_variant(ref, inputs, lstm, carry_h=True, carry_c=True):
-    """The gradients of rnn_backward / lstm_backward computed with a known mistake."""
-    layers = ref.rnn_layers
-    forward = layers.lstm_forward if lstm else layers.rnn_forward
-    step = layers.lstm_step_backward if lstm else layers.rnn_step_backward
-    _, cache = forward(*(np.copy(inputs[a]) for a in ("x", "h0", "Wx", "Wh", "b")))
-    dh = inputs["dh"]
+def _sigmoid(a):
+    return 0.5 * (1 + np.tanh(0.5 * a))
+
+
+def sequence_backward_variant(inputs, lstm, carry_h=True, carry_c=True):
+    """dx of rnn_backward / lstm_backward computed with a known mistake: the gradient
+    carried back in time through h (or c) dropped. Written out here, independent of
+    how the reference organizes its caches."""
+    x, h0, Wx, Wh, b, dh = (inputs[k] for k in ("x", "h0", "Wx", "Wh", "b", "dh"))
     N, T, H = dh.shape
-    dx = np.zeros((N, T, inputs["x"].shape[2]))
-    dprev_h, dprev_c = np.zeros((N, H)), np.zeros((N, H))
-    for t in reversed(range(T)):
-        upstream = dh[:, t] + (dprev_h if carry_h else 0)
+    hs, states = [h0], []
+    c = np.zeros_like(h0)
+    for t in range(T):
+        a = x[:, t] @ Wx + hs[-1] @ Wh + b
         if lstm:
-            dnext_c = dprev_c if carry_c else np.zeros((N, H))
-            dx[:, t], dprev_h, dprev_c, *_ = step(upstream, dnext_c, cache[t])
+            i, f, o, g = (_sigmoid(a[:, :H]), _sigmoid(a[:, H : 2 * H]),
+                          _sigmoid(a[:, 2 * H : 3 * H]), np.tanh(a[:, 3 * H :]))  # fmt: skip
+            prev_c, c = c, _sigmoid(a[:, H : 2 * H]) * c + i * g
+            states.append((i, f, o, g, prev_c, np.tanh(c)))
+            hs.append(o * np.tanh(c))
         else:
-            dx[:, t], dprev_h, *_ = step(upstream, cache[t])
+            hs.append(np.tanh(a))
+    dx = np.zeros(x.shape)
+    carried_h, carried_c = np.zeros((N, H)), np.zeros((N, H))
+    for t in reversed(range(T)):
+        dnext_h = dh[:, t] + (carried_h if carry_h else 0)
+        if lstm:
+            i, f, o, g, prev_c, tanh_c = states[t]
+            dc = (carried_c if carry_c else 0) + dnext_h * o * (1 - tanh_c**2)
+            da = np.concatenate(
+                (dc * g * i * (1 - i), dc * prev_c * f * (1 - f),
+                 dnext_h * tanh_c * o * (1 - o), dc * i * (1 - g**2)), axis=1,
+            )  # fmt: skip
+            carried_c = dc * f
+        else:
+            da = dnext_h * (1 - hs[t + 1] ** 2)
+        dx[:, t] = da @ Wx.T
+        carried_h = da @ Wh.T
     return dx
 
 
@@ -355,9 +381,9 @@ def _sequence_backward(lstm):
         dx = got.get("dx")
         if dx is None or dx.shape != want["dx"].shape:
             return None
-        if close(dx, sequence_backward_variant(ref, inputs, lstm, carry_h=False)):
+        if close(dx, sequence_backward_variant(inputs, lstm, carry_h=False)):
             return feedback.DIAGNOSES["no_carry_h"]
-        if lstm and close(dx, sequence_backward_variant(ref, inputs, lstm, carry_c=False)):
+        if lstm and close(dx, sequence_backward_variant(inputs, lstm, carry_c=False)):
             return feedback.DIAGNOSES["no_carry_c"]
         if close(dx, want["dx"]) and not all(
             close(got.get(k), want[k]) for k in ("dWx", "dWh", "db")
@@ -451,4 +477,4 @@ DIAGNOSE = {
     "lstm_backward": _sequence_backward(lstm=True),
 }
 
-GROUPS = [LayerGroup(spec) for spec in SPECS]
+GROUPS = [LayerGroup(SPECS[k], SPECS[k + 1]) for k in range(0, len(SPECS), 2)]

@@ -208,10 +208,13 @@ class LossGroup(Group):
                 return why
             err = rel_error(got, want)
             if err > TOLERANCE:
-                hint = self._diagnose_loss(plan, float(got)) or feedback.HINTS["CaptioningRNN.loss"]
+                random_loss, _ = fetch(outcome, "random.loss", "the loss", ())
+                hint = (
+                    None if random_loss is None else self._diagnose_loss(plan, float(random_loss))
+                )
                 return (
                     f"On hidden inputs with {dims_text(dims)}: the loss is wrong "
-                    f"(relative error {err:.1e}).\nHint: {hint}"
+                    f"(relative error {err:.1e}).\nHint: {hint or feedback.HINTS['CaptioningRNN.loss']}"
                 )
         return None
 
@@ -325,13 +328,13 @@ def caption_problem(outcome, name, expected, lengths, label):
     if got is None:
         return why, None
     if np.any(got[:, 0] == START):
-        return "column 0 holds <START>.", feedback.DIAGNOSES["start_in_first_column"]
+        return f"Column 0 of {label} holds <START>.", feedback.DIAGNOSES["start_in_first_column"]
     wrong = compare_captions(got, expected, lengths)
     if wrong is None:
         return None, None
     row, col = wrong
     text = (
-        f"{label} disagrees with greedy decoding (caption {row}, word {col}; words after the "
+        f"{label[0].upper()}{label[1:]} disagrees with greedy decoding (caption {row}, word {col}; words after the "
         "first <END> are not compared)."
     )
     return text, "first" if col == 0 else "later"
