@@ -85,6 +85,8 @@ class Outcome:
     stdout: str
     stderr: str
     confinement: list
+    max_rss_mb: float = 0.0  # peak resident memory of the child
+    cpu_seconds: float = 0.0
     _out: Path | None = None
     _cache: dict = field(default_factory=dict)
 
@@ -332,7 +334,8 @@ def run_job(job: Job, student_files: dict, trusted_dir: Path) -> Outcome:
                 finished = _wait(proc, job.limits.wall)
             finally:
                 _kill_everything(proc.pid, uid)
-                proc.wait()
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - start
         if not finished:
             termination = "timeout"
@@ -351,6 +354,8 @@ def run_job(job: Job, student_files: dict, trusted_dir: Path) -> Outcome:
             stdout=_read_text(out_path, LOG_BYTES),
             stderr=_read_text(err_path, LOG_BYTES),
             confinement=confinement,
+            max_rss_mb=usage.ru_maxrss / 1024,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
             _out=out,
         )
         for name in declared_outputs(job.ops):  # load them now: the box goes below
