@@ -374,11 +374,15 @@ class Runner:
         kind = op["op"]
         if kind == "call":
             module, name = op["fn"].split(".")
-            fn = getattr(self.module(module), name)
+            fn = getattr(self.module(module), name, None)
+            if not callable(fn):
+                raise OpError(f"{module}.py has no function {name}")
             args = [self.arg(a) for a in op["args"]]
             self.store(fn(*args), op["out"], name)
         elif kind == "model":
-            cls = self.module("rnn").CaptioningRNN
+            cls = getattr(self.module("rnn"), "CaptioningRNN", None)
+            if cls is None:
+                raise OpError("rnn.py has no class CaptioningRNN")
             np.random.seed(op["seed"])
             kwargs = dict(op["kwargs"])
             kwargs["dtype"] = np.dtype(kwargs["dtype"]).type

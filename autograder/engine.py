@@ -57,6 +57,28 @@ def load_rubric(path=None) -> list:
     return checks
 
 
+def checks_in_cell(cell, rubric=None) -> list:
+    """The rubric checks that belong to an nbgrader grade cell, in order."""
+    return [c["name"] for c in (rubric or load_rubric()) if c.get("cell") == cell]
+
+
+_warned = []
+
+
+def _warn_if_weakly_confined(outcome):
+    """Say once if the child ran without a uid of its own and without Landlock: then
+    only seccomp and the resource limits stand between student code and this user's files."""
+    applied = " ".join(outcome.confinement)
+    if outcome.confinement and "uid" not in applied and "landlock" not in applied and not _warned:
+        _warned.append(True)
+        print(
+            "autograder: warning: student code runs without Landlock and without a uid of "
+            "its own (run as root, or on Linux >= 5.13 with Landlock enabled): it can read "
+            "and write this user's files.",
+            file=sys.stderr,
+        )
+
+
 def _select(rubric, checks):
     if checks is None:
         return rubric
@@ -106,6 +128,7 @@ def grade_files(files, selected, workers=1, seed=None):
     def run(item):
         group, plan = item
         outcome = run_job(plan.job, files, paths.provided_dir())
+        _warn_if_weakly_confined(outcome)
         try:
             return group.judge(plan, outcome)
         except Exception:  # noqa: BLE001 - a grader bug must not sink the other checks
