@@ -83,7 +83,8 @@ def set_limits(limits):
     }
     for key, value in limits.items():
         if value is not None:
-            resource.setrlimit(table[key], (value, value))
+            soft, hard = value if isinstance(value, list) else (value, value)
+            resource.setrlimit(table[key], (soft, hard))
     CONFINEMENT.append("rlimits")
 
 

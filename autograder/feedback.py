@@ -78,17 +78,22 @@ def truncate(text, limit=MAX_MESSAGE):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def cpu_time(fn, seconds):
+    return (
+        f"{fn} used more than {seconds:g} s of CPU time: an infinite loop, or a Python loop "
+        "over the batch or the vocabulary where numpy should do the work?"
+    )
+
+
 def timeout(fn, seconds):
     return (
-        f"{fn} did not finish within {seconds:g} s: an infinite loop, or a Python loop over "
-        "the batch or the vocabulary where numpy should do the work?"
+        f"{fn} did not finish within {seconds:g} s: is it waiting or sleeping in a loop "
+        "that never ends?"
     )
 
 
 def killed(fn, sig, memory_mb):
     name = _signal_name(sig)
-    if sig == signal.SIGXCPU:
-        return f"{fn} used too much CPU time and was stopped."
     if sig == signal.SIGXFSZ:
         return f"{fn} wrote too much output and was stopped."
     if sig in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT):

@@ -22,7 +22,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,19 +44,29 @@ PREIMPORT = (
 
 @dataclass(frozen=True)
 class Limits:
-    """What one child may use. The wall clock is enforced by the parent."""
+    """What one child may use.
 
-    wall: float = 10.0  # seconds of real time
+    CPU time is the limit that counts, as it does not depend on how busy the
+    machine is: a loop that computes is stopped by the kernel after `cpu`
+    seconds (SIGXCPU, then SIGKILL a second later). The wall clock, enforced
+    by the parent, is the backstop for code that sleeps or waits.
+    """
+
+    cpu: int = 10  # seconds of CPU time (RLIMIT_CPU)
+    wall: float = 30.0  # seconds of real time
     memory: int = 512 << 20  # bytes of address space (RLIMIT_AS)
     fsize: int = 16 << 20  # bytes any one written file may reach (RLIMIT_FSIZE)
     nofile: int = 64
     output: int = 64 << 10  # characters of print() output kept
 
+    def scaled(self, factor):
+        """The same limits with the times multiplied by `factor`."""
+        return replace(self, cpu=max(1, round(self.cpu * factor)), wall=self.wall * factor)
+
     def rlimits(self, own_uid):
-        cpu = int(self.wall) + 2  # CPU seconds: a backstop should the parent vanish
         return {
             "as": self.memory,
-            "cpu": cpu,
+            "cpu": [self.cpu, self.cpu + 1],
             "fsize": self.fsize,
             "nofile": self.nofile,
             "core": 0,

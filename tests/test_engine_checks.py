@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from autograder import paths
+from autograder.checks.training import TRAINING
 from autograder.engine import grade_files, grade_submission, load_rubric
 from autograder.mutants import MUTANTS, apply, textbook
 from autograder.sandbox import STUDENT_FILES
@@ -46,7 +47,8 @@ def test_a_correct_solution_written_differently_gets_full_marks():
 
 
 def test_the_textbook_functions_used_by_the_mutants_are_correct():
-    results = grade(textbook(files_of(paths.reference_dir())))
+    quick = [c["name"] for c in RUBRIC if c["name"] not in TRAINING]
+    results = grade(textbook(files_of(paths.reference_dir())), quick)
     assert {n: r.output for n, r in results.items() if r.status != "passed"} == {}
 
 

@@ -166,6 +166,22 @@ def probe():
     assert child_processes() == []
 
 
+def test_a_busy_loop_is_stopped_by_the_cpu_limit_even_if_it_catches_sigxcpu():
+    code = """
+import signal
+def probe():
+    signal.signal(signal.SIGXCPU, lambda *a: None)
+    while True:
+        pass
+"""
+    start = time.perf_counter()
+    outcome = probe(code, limits=Limits(cpu=1, wall=30))
+    assert time.perf_counter() - start < 15
+    assert outcome.termination == "signal"
+    assert outcome.cpu_seconds >= 1
+    assert child_processes() == []
+
+
 def test_unbounded_allocation_hits_the_memory_limit():
     code = """
 def probe():

@@ -9,6 +9,7 @@ way a result can be malformed into a message.
 from __future__ import annotations
 
 import functools
+import signal
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,7 +90,10 @@ def op_problem(outcome, index, fn, limits):
         if outcome.termination == "timeout":
             return feedback.timeout(fn, limits.wall)
         if outcome.termination == "signal":
-            return feedback.killed(fn, -outcome.returncode, memory_mb)
+            sig = -outcome.returncode
+            if sig in (signal.SIGXCPU, signal.SIGKILL) and outcome.cpu_seconds >= limits.cpu - 0.5:
+                return feedback.cpu_time(fn, limits.cpu)
+            return feedback.killed(fn, sig, memory_mb)
         if outcome.returncode:
             return feedback.exited(fn, outcome.returncode)
         return f"{fn} did not run: the process ended before it."

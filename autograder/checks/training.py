@@ -44,7 +44,8 @@ class TrainingConfig:
     bleu_above: float | None = None  # BLEU: average unigram BLEU on validation images
     val_images: int = 0
     one_caption_per_image: bool = True  # else several captions of an image may be drawn
-    wall: float = 60.0
+    cpu: int = 60  # seconds of CPU time: the reference needs about 3, loops over the batch 15
+    wall: float = 180.0
 
 
 TRAINING = {
@@ -152,7 +153,7 @@ class TrainingGroup(Group):
         self.name = name
         self.checks = (name,)
         self.config = TRAINING[name]
-        self.limits = Limits(wall=self.config.wall)
+        self.limits = Limits(cpu=self.config.cpu, wall=self.config.wall)
 
     def build(self, ctx):
         config = self.config
