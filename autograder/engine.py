@@ -10,10 +10,12 @@ Both front ends (the ``autograder`` CLI and the nbgrader hidden cells) call
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sys
 import traceback
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -102,6 +104,15 @@ def _result(entry, passed, output):
     )
 
 
+@contextlib.contextmanager
+def _quiet():
+    """No numpy warning on stderr while judging wild student values (an nbgrader test
+    cell that writes to stderr scores 0)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
 def grade_submission(submission, checks=None, workers=1, seed=None) -> list:
     """Grade the submission at `submission` (a folder or .zip); one CheckResult per check.
 
@@ -125,7 +136,8 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
     groups = [g for g in GROUPS if names & set(g.checks)]
     seed = secrets.randbits(64) if seed is None else seed
     ctx = Context(rng=np.random.default_rng(seed), ref=reference.load())
-    plans = [(group, group.build(ctx)) for group in groups]
+    with _quiet():
+        plans = [(group, group.build(ctx)) for group in groups]
 
     def run(item):
         group, plan = item
@@ -135,7 +147,8 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
         outcome = run_job(job, files, paths.provided_dir())
         _warn_if_weakly_confined(outcome)
         try:
-            return group.judge(plan, outcome)
+            with _quiet():
+                return group.judge(plan, outcome)
         except Exception:  # noqa: BLE001 - a grader bug must not sink the other checks
             traceback.print_exc(file=sys.stderr)
             return {name: None for name in group.checks}
