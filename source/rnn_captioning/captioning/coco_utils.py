@@ -46,7 +46,7 @@ DATA_FILES = (
     "val2014_urls.txt",
 )
 
-# Rows read from an HDF5 file per call: bounds the memory of a fancy read.
+# Rows read from an HDF5 file per call: bounds the size of one h5py selection.
 _ROWS_PER_READ = 4096
 
 
@@ -81,22 +81,13 @@ def _read_rows(dataset, rows):
     Returns:
     - array of shape (K, ...), the rows in the order given
 
-    Reads in slices of at most _ROWS_PER_READ rows: a slice where the wanted
-    rows are dense is read whole and then indexed; where they are sparse,
-    only the wanted rows are read (an h5py point selection).
+    Only the wanted rows are read (h5py point selections of at most
+    _ROWS_PER_READ rows each), so memory and time follow K, not R.
     """
     out = np.empty((len(rows),) + dataset.shape[1:], dtype=dataset.dtype)
-    start = 0
-    while start < len(rows):
-        lo = rows[start]
-        stop = np.searchsorted(rows, lo + _ROWS_PER_READ, side="left")
-        block = rows[start:stop]
-        span = block[-1] - lo + 1
-        if len(block) * 4 >= span:
-            out[start:stop] = dataset[lo : lo + span][block - lo]
-        else:
-            out[start:stop] = dataset[block]
-        start = stop
+    for start in range(0, len(rows), _ROWS_PER_READ):
+        stop = start + _ROWS_PER_READ
+        out[start:stop] = dataset[rows[start:stop]]
     return out
 
 
