@@ -91,9 +91,9 @@ def test_unknown_cell_type_is_refused():
         CaptioningRNN(tiny_vocab(), cell_type="gru")
 
 
-@pytest.mark.parametrize("cell_type, target", [("rnn", 0.5), ("lstm", 1.0)])
-def test_small_model_overfits_synthetic_captions(cell_type, target):
-    """A small model trained on 50 captions must nearly memorize them."""
+@pytest.mark.parametrize("cell_type, target", [("rnn", 0.1), ("lstm", 0.5)])
+def test_model_overfits_50_synthetic_captions(cell_type, target):
+    """The notebook's overfit recipe: 50 captions, Adam, 50 epochs; the loss must nearly vanish."""
     from captioning.captioning_solver import CaptioningSolver
     from captioning.coco_utils import SYNTHETIC_DIR, load_coco_data
 
@@ -101,8 +101,8 @@ def test_small_model_overfits_synthetic_captions(cell_type, target):
     model = CaptioningRNN(
         data["word_to_idx"],
         input_dim=data["train_features"].shape[1],
-        wordvec_dim=64,
-        hidden_dim=128,
+        wordvec_dim=256,
+        hidden_dim=512,
         cell_type=cell_type,
     )
     solver = CaptioningSolver(
