@@ -116,17 +116,44 @@ def describe(values):
     return f"min {q[0]:.3f}, 5% {q[1]:.3f}, median {q[2]:.3f}, 95% {q[3]:.3f}, max {q[4]:.3f}{nan}"
 
 
+def margin_row(check, config, reference, bugs):
+    """One line of the summary table: the reference's worst run against the bugs' best."""
+    if config.loss_below is not None:
+        worst, limit = max(reference), config.loss_below
+        name, best = min(((n, min(v)) for n, v in bugs.items()), key=lambda item: item[1])
+        margin = f"{limit / worst:.1f}x above the reference's worst, {best / limit:.1f}x below"
+        return (
+            f"| {check} | final loss < {limit:g} | max {worst:.3f} | min {best:.3f} (`{name}`) "
+            f"| {margin} the bug's best |"
+        )
+    worst, limit = min(reference), config.bleu_above
+    name, best = max(((n, max(v)) for n, v in bugs.items()), key=lambda item: item[1])
+    return (
+        f"| {check} | BLEU > {limit:g} | min {worst:.3f} | max {best:.3f} (`{name}`) "
+        f"| {worst - limit:.3f} below the reference's worst, {limit - best:.3f} above the bug's best |"
+    )
+
+
 def measure(seeds, mutant_seeds, workers):
-    lines = [
+    intro = [
         "# Thresholds of the training checks",
         "",
         "Made by `python -m autograder.thresholds` on the synthetic data set: each check's",
         "training run repeated with the reference solution over many seeds (a fresh draw of",
         "captions, initial parameters and minibatches each, as at grading time), then with",
         "the bugs the check is meant to catch. Lower is better for the overfit losses,",
-        "higher for BLEU.",
+        "higher for BLEU. The loss is evaluated by the parent with the reference model on",
+        "the trained parameters (full batch of the training captions), never taken from",
+        "the child. Times are per run, two runs at a time on the machine that measured.",
         "",
     ]
+    table = [
+        "## Margins",
+        "",
+        "| check | threshold | reference | target bugs | margin |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    details = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for check, config in training.TRAINING.items():
             threshold = (
@@ -134,19 +161,22 @@ def measure(seeds, mutant_seeds, workers):
                 if config.loss_below is not None
                 else f"BLEU > {config.bleu_above:g}"
             )
-            lines += [f"## {check} ({threshold})", "", f"Configuration: `{config}`", ""]
-            jobs = [(check, "reference", s) for s in range(seeds)]
-            results = list(pool.map(_score, jobs))
-            values = [r[0] for r in results]
+            details += [f"## {check} ({threshold})", "", f"Configuration: `{config}`", ""]
+            results = list(pool.map(_score, [(check, "reference", s) for s in range(seeds)]))
+            reference_values = [r[0] for r in results]
             seconds = np.mean([r[1] for r in results])
-            lines.append(f"- reference, {seeds} seeds: {describe(values)} ({seconds:.2f} s a run)")
+            details.append(
+                f"- reference, {seeds} seeds: {describe(reference_values)} ({seconds:.2f} s a run)"
+            )
+            bugs = {}
             for name in TARGETS[check]:
                 jobs = [(check, name, 1000 + s) for s in range(mutant_seeds)]
-                values = [r[0] for r in pool.map(_score, jobs)]
-                lines.append(f"- mutant `{name}`, {mutant_seeds} seeds: {describe(values)}")
-            lines.append("")
-            print("\n".join(lines[-(len(TARGETS[check]) + 6) :]), flush=True)
-    return "\n".join(lines)
+                bugs[name] = [r[0] for r in pool.map(_score, jobs)]
+                details.append(f"- mutant `{name}`, {mutant_seeds} seeds: {describe(bugs[name])}")
+            details.append("")
+            table.append(margin_row(check, config, reference_values, bugs))
+            print("\n".join(details[-(len(TARGETS[check]) + 6) :]), flush=True)
+    return "\n".join(intro + table + [""] + details)
 
 
 def main(argv=None):

@@ -52,3 +52,15 @@ def test_the_rubric_totals_100_and_names_every_check_once():
         assert set(entry) == {"name", "points", "function", "cell", "visibility"}
         assert entry["visibility"] in {"visible", "hidden", "after_due_date", "after_published"}
     assert json.loads(paths.RUBRIC.read_text())["total"] == 100
+
+
+def test_the_recorded_thresholds_are_the_ones_in_use():
+    from autograder.checks.training import TRAINING
+
+    text = (paths.PACKAGE / "thresholds.md").read_text()
+    for check, config in TRAINING.items():
+        if config.loss_below is not None:
+            assert f"## {check} (loss < {config.loss_below:g})" in text
+        else:
+            assert f"## {check} (BLEU > {config.bleu_above:g})" in text
+        assert f"Configuration: `{config}`" in text
