@@ -300,19 +300,22 @@ def lstm_forward(x, h0, Wx, Wh, b):
     # Only prev_h Wh depends on the previous step: the input term x Wx + b of
     # all T steps is one matmul.
     xWx = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)
-    gates = np.empty_like(xWx)  # i, f, o, g of every step
-    c = np.empty((N, T, H), dtype=xWx.dtype)
-    h = np.empty_like(c)
+    h = np.empty((N, T, H), dtype=xWx.dtype)
+    step_caches = []
     prev_h, prev_c = h0, np.zeros_like(h0)
     for t in range(T):
         # lstm_step_forward, with its input term computed above
         a = xWx[:, t] + prev_h @ Wh
-        gates[:, t, : 3 * H] = sigmoid(a[:, : 3 * H])
-        gates[:, t, 3 * H :] = np.tanh(a[:, 3 * H :])
-        i, f, o, g = np.split(gates[:, t], 4, axis=1)
-        c[:, t] = prev_c = f * prev_c + i * g
-        h[:, t] = prev_h = o * np.tanh(prev_c)
-    cache = (x, h0, Wx, Wh, gates, c, h)
+        i = sigmoid(a[:, :H])
+        f = sigmoid(a[:, H : 2 * H])
+        o = sigmoid(a[:, 2 * H : 3 * H])
+        g = np.tanh(a[:, 3 * H :])
+        next_c = f * prev_c + i * g
+        tanh_c = np.tanh(next_c)
+        step_caches.append((prev_c, i, f, o, g, tanh_c))
+        h[:, t] = prev_h = o * tanh_c
+        prev_c = next_c
+    cache = (x, h0, Wx, Wh, h, step_caches)
     ### END SOLUTION
     return h, cache
 
@@ -336,16 +339,14 @@ def lstm_backward(dh, cache):
     # TODO: walk backwards in time with lstm_step_backward, carrying both the
     # hidden-state and the cell-state gradients from step t + 1 to step t.
     ### BEGIN SOLUTION
-    x, h0, Wx, Wh, gates, c, h = cache
+    x, h0, Wx, Wh, h, step_caches = cache
     N, T, H = dh.shape
     D = x.shape[2]
-    da = np.empty_like(gates)  # gradient of the activations of every step
+    da = np.empty((N, T, 4 * H), dtype=h.dtype)  # gradient of the activations of every step
     dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
     for t in reversed(range(T)):
         # lstm_step_backward, less the weight gradients (they follow the loop)
-        i, f, o, g = np.split(gates[:, t], 4, axis=1)
-        prev_c = c[:, t - 1] if t > 0 else np.zeros_like(h0)
-        tanh_c = np.tanh(c[:, t])
+        prev_c, i, f, o, g, tanh_c = step_caches[t]
         dnext_h = dh[:, t] + dprev_h
         dc = dprev_c + dnext_h * o * (1 - tanh_c**2)
         da[:, t, :H] = dc * g * i * (1 - i)
