@@ -11,15 +11,21 @@ exit status is 0 whenever grading ran, whatever the scores.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
 
-from . import report
-from .submission import looks_like_submission
+# One BLAS thread in the parent too, set before numpy is first imported: the
+# parent's matrices are tiny, and BLAS threads only spin against the children.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor, as_completed  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from . import report  # noqa: E402
+from .submission import looks_like_submission  # noqa: E402
 
 
 def _cores():

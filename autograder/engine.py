@@ -104,6 +104,16 @@ def _result(entry, passed, output):
     )
 
 
+def _one_blas_thread():
+    """Limit the parent's BLAS to one thread when numpy was imported before the CLI could
+    say so (threadpoolctl, if installed, can still do it)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 @contextlib.contextmanager
 def _quiet():
     """No numpy warning on stderr while judging wild student values (an nbgrader test
@@ -134,6 +144,7 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
     `time_scale` multiplies every time limit (the tests shorten them)."""
     names = {entry["name"] for entry in selected}
     groups = [g for g in GROUPS if names & set(g.checks)]
+    _one_blas_thread()
     seed = secrets.randbits(64) if seed is None else seed
     ctx = Context(rng=np.random.default_rng(seed), ref=reference.load())
     with _quiet():

@@ -4,12 +4,16 @@ Whatever happens, a results.json is written: if the grader itself fails, the
 score is 0 and the output asks the student to tell the staff.
 """
 
-import argparse
-import json
 import os
-import time
-import traceback
-from pathlib import Path
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy: see autograder/cli.py
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 
 def main(argv=None):
