@@ -68,17 +68,21 @@ _warned = []
 
 
 def _warn_if_weakly_confined(outcome):
-    """Say once if the child ran without a uid of its own and without Landlock: then
-    only seccomp and the resource limits stand between student code and this user's files."""
-    applied = " ".join(outcome.confinement)
-    if outcome.confinement and "uid" not in applied and "landlock" not in applied and not _warned:
+    """Say once if a wall of the sandbox is missing: without a uid of its own and without
+    Landlock, student code can read and write this user's files; without seccomp it can
+    start processes and signal this user's other processes."""
+    if not outcome.confinement or _warned:
+        return
+    applied = [c for c in outcome.confinement if not c.startswith("no ")]
+    text = " ".join(applied)
+    missing = []
+    if "uid" not in text and "landlock" not in text:
+        missing.append("no Landlock and no uid of its own: it can read and write your files")
+    if "seccomp" not in text:
+        missing.append("no seccomp: it can start processes and signal yours")
+    if missing:
         _warned.append(True)
-        print(
-            "autograder: warning: student code runs without Landlock and without a uid of "
-            "its own (run as root, or on Linux >= 5.13 with Landlock enabled): it can read "
-            "and write this user's files.",
-            file=sys.stderr,
-        )
+        print("autograder: warning: student code runs with " + "; ".join(missing), file=sys.stderr)
 
 
 def _select(rubric, checks):
