@@ -1,12 +1,31 @@
 """nbgrader configuration of the course: the repository root is the course directory.
 
 Run every nbgrader command from the repository root with the project's
-environment (``.venv/bin/nbgrader ...`` or ``.venv/bin/python -m nbgrader ...``):
-autograding needs the ``autograder`` package installed there. See
-docs/nbgrader.md for the workflow and the reasons behind each setting.
+environment (``.venv/bin/nbgrader ...``, ``.venv/bin/python -m nbgrader ...``
+or after ``source .venv/bin/activate``): autograding needs the ``autograder``
+package installed there. See docs/nbgrader.md for the workflow and the
+reasons behind each setting.
 """
 
+import os
+import sys
+
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
+
+# nbgrader stamps a new gradebook.db by running the `alembic` executable it
+# finds on PATH, and fails when the environment is not activated: use the
+# one installed next to this Python.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+
+# Importing the plugin also makes nbgrader's ignore-pattern check linear
+# (nbgrader lists a whole directory for every file it copies: with the 750
+# images of the synthetic data that costs about 20 s per student and per
+# command). Guarded: when a config file raises, nbgrader logs it and runs
+# without any of the settings below.
+try:
+    import autograder.nbgrader_plugin  # noqa: F401
+except Exception as exc:  # noqa: BLE001
+    print(f"nbgrader_config.py: autograder.nbgrader_plugin: {exc!r}", file=sys.stderr)
 
 ASSIGNMENT = "rnn_captioning"
 # The files students edit and submit. autograde copies every non-notebook file
