@@ -25,6 +25,7 @@ test: setup
 	$(PY) -m autograder.build --check
 	$(PY) -m ruff check .
 	$(PY) -m pytest tests
+	$(PY) -m autograder validate
 
 ## Regenerate release/ and solutions/ from source/.
 assignment: setup
