@@ -1,9 +1,9 @@
 """`make demo`: grade three demo submissions and print the grade table.
 
 The submissions are made on the fly from the built assignment: the
-reference solution, the blank stubs a student starts from, and the reference
-with the most common rnn_backward bug (the gradient carried from the next
-timestep is dropped). They are graded by the `autograder grade` command, the
+reference solution, the blank stubs a student starts from, and a textbook
+solution with the most common rnn_backward bug (the gradient carried from the
+next timestep is dropped). They are graded by the `autograder grade` command, the
 same one TAs run on a folder of submissions.
 """
 
@@ -16,35 +16,32 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder import mutants
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "rnn_captioning"
 STUDENT_FILES = ("rnn_layers.py", "rnn.py")
 
-# The bug: rnn_backward feeds only the upstream gradient of each timestep into
-# the step backward, forgetting what flows back from timestep t + 1.
-CORRECT_LINE = "rnn_step_backward(dh[:, t] + dprev_h, cache[t])"
-BUGGY_LINE = "rnn_step_backward(dh[:, t], cache[t])"
+DEMO_BUG = "rnn_backward_no_carried_dh"
 
 
 def make_submissions(folder: Path) -> list[str]:
     """Write the demo submissions into folder, one sub-folder each."""
     solutions = ROOT / "solutions" / ASSIGNMENT / "captioning"
     stubs = ROOT / "release" / ASSIGNMENT / "captioning"
-    for name, origin in (
-        ("reference", solutions),
-        ("blank_stubs", stubs),
-        ("forgot_carried_dh", solutions),
-    ):
-        dest = folder / name / "captioning"
+    reference = {name: (solutions / name).read_bytes() for name in STUDENT_FILES}
+    bug = next(m for m in mutants.MUTANTS if m.name == DEMO_BUG)
+    submissions = {
+        "reference": reference,
+        "blank_stubs": {name: (stubs / name).read_bytes() for name in STUDENT_FILES},
+        "forgot_carried_dh": mutants.apply(bug, reference),
+    }
+    for student, files in submissions.items():
+        dest = folder / student / "captioning"
         dest.mkdir(parents=True)
-        for filename in STUDENT_FILES:
-            shutil.copy(origin / filename, dest / filename)
-    buggy = folder / "forgot_carried_dh" / "captioning" / "rnn_layers.py"
-    text = buggy.read_text()
-    if CORRECT_LINE not in text:
-        raise SystemExit(f"demo: cannot plant the bug, {CORRECT_LINE!r} is not in the reference")
-    buggy.write_text(text.replace(CORRECT_LINE, BUGGY_LINE))
-    return ["reference", "blank_stubs", "forgot_carried_dh"]
+        for name, data in files.items():
+            (dest / name).write_bytes(data)
+    return list(submissions)
 
 
 def print_table(csv_path: Path) -> None:
@@ -66,7 +63,8 @@ def main() -> int:
         submissions = Path(tmp) / "submissions"
         names = make_submissions(submissions)
         print(f"demo submissions: {', '.join(names)}")
-        out = Path(tmp) / "out"
+        out = ROOT / "grading_output" / "demo"
+        shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-m", "autograder", "grade", str(submissions), "--out-dir", str(out)]
         cmd += ["--csv", str(out / "grades.csv")]
         result = subprocess.run(cmd)
