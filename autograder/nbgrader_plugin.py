@@ -27,8 +27,13 @@ unchanged since the plugin was loaded, before any kernel ran; and after
 every kernel each score of the assignment in the gradebook is put back to
 its trusted value (the engine's for autograder cells, nbgrader's own for the
 written answers, the manual scores as they were before the run), so a
-kernel that edits ``gradebook.db`` gains nothing. Isolating the kernel itself (a container, another user) is beyond
-what nbgrader offers: see docs/nbgrader.md.
+kernel that edits ``gradebook.db`` gains nothing. Isolating the kernel
+itself (a container, another user) is beyond what nbgrader offers: see
+docs/nbgrader.md.
+
+Importing this module also replaces nbgrader's quadratic ignore-pattern
+check by a linear one (``linear_is_ignored``); nbgrader_config.py imports
+it for every nbgrader command of the course.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import glob
 import hashlib
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,7 +103,7 @@ TRUSTED_DIGEST = trusted_files_digest()
 
 @dataclass
 class _Run:
-    """What one nbgrader process has established (module state: one run per process)."""
+    """What one autograde run has established."""
 
     # (assignment, student) -> {cell id: [CheckResult]}
     verdicts: dict = field(default_factory=dict)
@@ -105,9 +111,22 @@ class _Run:
     baseline: dict | None = None
     # Grade row id -> trusted auto_score, for the cells graded in this run.
     trusted: dict = field(default_factory=dict)
+    # Environment variables set for the kernel, with their values before.
+    saved_env: dict = field(default_factory=dict)
 
 
-_RUN = _Run()
+# One state per run, kept by nbgrader's converter of that run: the formgrader
+# runs autograde inside the Jupyter server, again and again in one process.
+_RUNS = weakref.WeakKeyDictionary()
+_DEFAULT_RUN = _Run()
+
+
+def _run_of(preprocessor) -> _Run:
+    exporter = getattr(preprocessor, "parent", None)
+    converter = getattr(exporter, "parent", None)
+    if converter is None:
+        return _DEFAULT_RUN
+    return _RUNS.setdefault(converter, _Run())
 
 
 def cell_score(results, points):
@@ -159,7 +178,7 @@ def _grade_rows(gb, assignment):
     return rows
 
 
-def _restore_gradebook(db_url, log):
+def _restore_gradebook(run, db_url, log):
     """Put every score of the assignment back to its trusted value after a kernel ran."""
     with Gradebook(db_url) as gb:
         if db_url.startswith("sqlite"):
@@ -169,9 +188,9 @@ def _restore_gradebook(db_url, log):
                 log.error("Dropping the trigger %r that something added to the gradebook", name)
                 quoted = name.replace('"', '""')
                 gb.db.execute(text(f'DROP TRIGGER "{quoted}"'))
-        wanted = dict(_RUN.baseline)
-        for row_id, auto in _RUN.trusted.items():
-            _, manual, extra = _RUN.baseline.get(row_id, (None, None, None))
+        wanted = dict(run.baseline)
+        for row_id, auto in run.trusted.items():
+            _, manual, extra = run.baseline.get(row_id, (None, None, None))
             wanted[row_id] = (auto, manual, extra)
         ids = sorted(wanted)
         seen = set()
@@ -197,12 +216,13 @@ class StartTrustedGrading(NbGraderPreprocessor):
     ).tag(config=True)
 
     def preprocess(self, nb, resources):
+        run = _run_of(self)
         info = resources["nbgrader"]
-        if _RUN.baseline is None:
+        if run.baseline is None:
             with Gradebook(info["db_url"]) as gb:
-                _RUN.baseline = _grade_rows(gb, info["assignment"])
+                run.baseline = _grade_rows(gb, info["assignment"])
         key = (info["assignment"], info["student"])
-        if key not in _RUN.verdicts:
+        if key not in run.verdicts:
             if trusted_files_digest() != TRUSTED_DIGEST:
                 raise RuntimeError(
                     "the grading engine's files changed during autograding: scores would not "
@@ -221,11 +241,16 @@ class StartTrustedGrading(NbGraderPreprocessor):
             cells = {}
             for result in results:
                 cells.setdefault(result.cell, []).append(result)
-            _RUN.verdicts[key] = cells
-        # The kernel inherits this process's environment when Execute starts it.
-        os.environ[TRUSTED_ENV] = "1"  # check() in the hidden cells has nothing to do
+            run.verdicts[key] = cells
+        # The kernel inherits this process's environment when Execute starts
+        # it; ApplyTrustedGrades puts it back. check() in the hidden cells has
+        # nothing to do, and the kernel uses few BLAS threads.
+        kernel_env = {TRUSTED_ENV: "1"}
         for name in BLAS_THREAD_VARIABLES:
-            os.environ.setdefault(name, str(self.kernel_blas_threads))
+            kernel_env[name] = os.environ.get(name, str(self.kernel_blas_threads))
+        for name, value in kernel_env.items():
+            run.saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
         return nb, resources
 
 
@@ -233,11 +258,18 @@ class ApplyTrustedGrades(NbGraderPreprocessor):
     """Replace the outputs of the grade code cells by the engine's verdicts."""
 
     def preprocess(self, nb, resources):
+        run = _run_of(self)
+        for name, value in run.saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        run.saved_env.clear()
         info = resources["nbgrader"]
         key = (info["assignment"], info["student"])
-        if key not in _RUN.verdicts:
+        if key not in run.verdicts:
             raise RuntimeError("ApplyTrustedGrades needs StartTrustedGrading before Execute")
-        cells = _RUN.verdicts[key]
+        cells = run.verdicts[key]
         with Gradebook(info["db_url"]) as gb:
             for cell in nb.cells:
                 if not utils.is_grade(cell):
@@ -255,8 +287,8 @@ class ApplyTrustedGrades(NbGraderPreprocessor):
                 grade = gb.find_grade(
                     cell_id, info["notebook"], info["assignment"], info["student"]
                 )
-                _RUN.trusted[grade.id] = auto_score
-        _restore_gradebook(info["db_url"], self.log)
+                run.trusted[grade.id] = auto_score
+        _restore_gradebook(run, info["db_url"], self.log)
         return nb, resources
 
 

@@ -399,3 +399,23 @@ def test_nbgrader_ignore_check_is_linear_with_the_same_answers(tmp_path, monkeyp
         for globs in patterns:
             assert linear_is_ignored(path, globs) == NBGRADER_IS_IGNORED(path, globs), (path, globs)
     assert utils.is_ignored is linear_is_ignored
+
+
+def test_each_autograde_run_has_its_own_state():
+    """The formgrader runs autograde in the Jupyter server: no verdict may outlive its run."""
+    from traitlets.config import Configurable
+
+    from autograder.nbgrader_plugin import StartTrustedGrading, _run_of
+
+    def preprocessor_of_a_new_run():
+        converter = Configurable()  # nbgrader's Autograde, in a real run
+        exporter = Configurable(parent=converter)
+        return StartTrustedGrading(parent=exporter), converter
+
+    # The converters are kept alive here, as nbgrader keeps them during a run.
+    first, first_converter = preprocessor_of_a_new_run()
+    second, second_converter = preprocessor_of_a_new_run()
+    _run_of(first).verdicts[("rnn_captioning", "s1")] = {}
+    assert _run_of(first) is _run_of(StartTrustedGrading(parent=first.parent))
+    assert _run_of(second).verdicts == {}
+    assert first_converter is not second_converter
