@@ -100,11 +100,10 @@ def data_rows(package: Path, data_dir: Path | None, repeats: int):
                 "data",
                 f"load_coco_data(max_train={max_train}, pca_features=False)",
                 fmt_time(seconds),
-                f"peak RSS +{rss / mb:.0f} MB",
+                f"tracemalloc peak {traced['traced_peak'] / mb:.0f} MB",
                 "",
-                f"tracemalloc peak {traced['traced_peak'] / mb:.0f} MB; result "
-                f"{runs[0]['result_bytes'] / mb:.0f} MB, {runs[0]['train_rows']} train rows; "
-                "warm page cache",
+                f"peak RSS +{rss / mb:.0f} MB; result {runs[0]['result_bytes'] / mb:.0f} MB, "
+                f"{runs[0]['train_rows']} train rows; warm page cache; median of {repeats}",
             )
         )
     return rows
