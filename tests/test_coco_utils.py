@@ -165,3 +165,12 @@ def test_decode_captions_skips_null_and_stops_before_end():
 def test_decode_captions_of_the_synthetic_set_reads_as_english(data):
     text = coco_utils.decode_captions(data["train_captions"][:3], data["idx_to_word"])
     assert all(t.startswith("<START> ") and "<NULL>" not in t for t in text)
+
+
+def test_max_val_loads_only_the_sampled_validation_images():
+    np.random.seed(0)
+    data = coco_utils.load_coco_data(str(SYNTHETIC), max_train=10, max_val=7)
+    assert data["val_captions"].shape == (7, 17)
+    assert data["val_features"].shape[0] <= 7
+    assert data["val_image_idxs"].max() < data["val_features"].shape[0]
+    assert len(data["val_urls"]) == data["val_features"].shape[0]

@@ -149,7 +149,7 @@ def _load_split(f_captions, base_dir, split, caption_rows, pca_features):
     }
 
 
-def load_coco_data(base_dir=COCO_DIR, max_train=None, pca_features=True):
+def load_coco_data(base_dir=COCO_DIR, max_train=None, pca_features=True, max_val=None):
     """Load a COCO captioning data directory.
 
     Inputs:
@@ -159,6 +159,9 @@ def load_coco_data(base_dir=COCO_DIR, max_train=None, pca_features=True):
       loaded, and train_image_idxs is renumbered to index into them
     - pca_features: load the 512-dimensional PCA of the fc7 features
       (default) instead of the 4096-dimensional fc7 features
+    - max_val: the same as max_train for the validation captions; by default
+      all of them are loaded, as in the classic loader (633 MB of fc7
+      features on the real data)
 
     Returns a dict with:
     - train_captions: (M, T) int32, T = 17, word indices padded with <NULL>
@@ -188,7 +191,10 @@ def load_coco_data(base_dir=COCO_DIR, max_train=None, pca_features=True):
             num_train = f["train_captions"].shape[0]
             train_rows = np.random.randint(num_train, size=max_train)
         data.update(_load_split(f, base_dir, "train", train_rows, pca_features))
-        data.update(_load_split(f, base_dir, "val", None, pca_features))
+        val_rows = None
+        if max_val is not None:
+            val_rows = np.random.randint(f["val_captions"].shape[0], size=max_val)
+        data.update(_load_split(f, base_dir, "val", val_rows, pca_features))
     return data
 
 
