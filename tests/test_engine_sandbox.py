@@ -13,6 +13,7 @@ import pytest
 
 from autograder import paths
 from autograder.sandbox import Job, Limits, leftover_processes, run_job
+from conftest import child_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDED = paths.provided_dir()
@@ -26,28 +27,6 @@ def probe(code, fn="probe", limits=TEN_SECONDS, outs=("r",)):
     files = {"rnn_layers.py": code.encode(), "rnn.py": b""}
     op = {"op": "call", "fn": f"rnn_layers.{fn}", "args": [], "out": [{"save": o} for o in outs]}
     return run_job(Job(ops=[op], limits=limits), files, PROVIDED)
-
-
-def child_processes():
-    """Live processes of the children this test process started (other graders may run
-    on the machine): under the uids it handed out, or its own children."""
-    from autograder import sandbox
-
-    issued = set(sandbox.ISSUED_UIDS)
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                status = Path(f"/proc/{entry.name}/status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields["State"].split()[0] == "Z":
-                continue
-            mine = int(fields["Uid"].split()[0]) in issued or int(fields["PPid"]) == os.getpid()
-            if mine and entry.name != str(os.getpid()):
-                found.append(int(entry.name))
-    return found
 
 
 def test_a_plain_call_returns_its_array():

@@ -9,7 +9,6 @@ are unchanged.
 """
 
 import hashlib
-import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ import pytest
 from autograder import paths
 from autograder.engine import grade_files, load_rubric
 from autograder.sandbox import STUDENT_FILES
+from conftest import child_processes
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -61,28 +61,6 @@ def grader_fingerprint():
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path).encode() + path.read_bytes())
     return digest.hexdigest()
-
-
-def child_processes():
-    """Live processes of the children this test process started (other graders may run
-    on the machine): under the uids it handed out, or its own children."""
-    from autograder import sandbox
-
-    issued = set(sandbox.ISSUED_UIDS)
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                status = Path(f"/proc/{entry.name}/status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields["State"].split()[0] == "Z":
-                continue
-            mine = int(fields["Uid"].split()[0]) in issued or int(fields["PPid"]) == os.getpid()
-            if mine and entry.name != str(os.getpid()):
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="module")
