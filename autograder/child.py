@@ -11,9 +11,9 @@ and uses only the standard library and numpy. Everything it writes after the
 student's code is imported is untrusted: the parent validates every array
 and only uses the status files to word its feedback.
 
-The steps, in order: import numpy and the common standard-library modules
-(after the uid drop the interpreter's own files may be unreadable); set the
-resource limits; drop root to a uid of its own; ask to be killed with the
+The steps, in order: point the imports at the runtime the parent chose (the
+interpreter's own, or a view of it that the child's uid can read) and import
+numpy; set the resource limits; drop root to a uid of its own; ask to be killed with the
 parent; Landlock (files: read the runtime, write the sandbox only; no TCP; no
 signals out of the sandbox); seccomp (no fork, exec, ptrace, sockets, or
 signals to other processes); then import the student's package and run the
@@ -36,23 +36,36 @@ SANDBOX = OUT = INPUTS = ""
 
 
 def setup(job_path):
-    """Read the job and import numpy and the pre-imported modules."""
+    """Read the job, point the imports at the runtime the parent chose, import numpy."""
     global np, SPEC, SANDBOX, OUT, INPUTS
     SANDBOX = os.path.dirname(os.path.abspath(job_path))
     OUT = os.path.join(SANDBOX, "out")
     INPUTS = os.path.join(SANDBOX, "inputs")
     with open(job_path) as f:
         SPEC = json.load(f)
-    sys.path[:] = list(SPEC["stdlib_paths"]) + [SPEC["numpy_parent"]]
+    runtime = SPEC["runtime"]
+    remap_loaded_packages(runtime["remap"])
+    sys.path[:] = list(runtime["stdlib"]) + [runtime["numpy_parent"]]
     import numpy
 
     np = numpy
-    for name in SPEC.get("preimport", []):
-        try:
-            __import__(name)
-        except Exception:  # noqa: BLE001 - a missing optional module is fine
-            pass
-    sys.path[:] = [SANDBOX] + list(SPEC["stdlib_paths"])
+    sys.path[:] = [SANDBOX] + list(runtime["stdlib"])
+
+
+def remap_loaded_packages(pairs):
+    """Packages the interpreter imported at start-up keep searching their submodules
+    where they were found; point them at the runtime's view (see autograder.runtime)."""
+    pairs = sorted(pairs, key=lambda pair: -len(pair[0]))
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if not isinstance(search, list):
+            continue
+        for i, entry in enumerate(search):
+            for old, new in pairs:
+                if entry == old or entry.startswith(old + os.sep):
+                    search[i] = new + entry[len(old) :]
+                    break
+    sys.path_importer_cache.clear()
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -410,6 +423,15 @@ class Runner:
             self.store(getattr(model, op["method"])(*args, **kwargs), op["out"], op["method"])
         elif kind == "train":
             self.train(op)
+        elif kind == "import":
+            failed = []
+            for name in op["modules"]:
+                try:
+                    __import__(name)
+                except BaseException as exc:  # noqa: BLE001 - the canary reports every failure
+                    failed.append(f"{name} ({type(exc).__name__}: {exc})")
+            if failed:
+                raise OpError("cannot import " + ", ".join(failed))
         else:
             raise OpError(f"unknown operation {kind}")
 

@@ -1,12 +1,14 @@
 """The ``autograder`` command (also ``python -m autograder``).
 
-    autograder grade PATH [--json OUT] [--csv OUT] [--out-dir DIR] [--workers N]
+    autograder grade PATH [--json OUT] [--csv OUT] [--out-dir DIR] [--workers N] [--seed S]
     autograder validate [--workers N]
     autograder gradescope-bundle OUT.zip
 
 ``grade`` takes one submission (a folder or .zip holding rnn_layers.py and
-rnn.py) or a folder of submissions (one sub-folder or .zip per student). The
-exit status is 0 whenever grading ran, whatever the scores.
+rnn.py) or a folder of submissions (one sub-folder or .zip per student). Every
+grade records the seed of its random draws; ``--seed S`` repeats them. The
+exit status is 0 whenever grading ran, whatever the scores, and 2 when nothing
+was graded (no such path, or student code cannot run confined on this machine).
 """
 
 from __future__ import annotations
@@ -129,6 +131,13 @@ def cmd_grade(args):
     batch = args.batch if args.batch is not None else is_batch(path)
     if args.workers is None:
         args.workers = _cores()
+    from .engine import SandboxUnavailable, preflight
+
+    try:
+        preflight()
+    except SandboxUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     return grade_batch(args, path) if batch else grade_one(args, path)
 
 
@@ -156,7 +165,11 @@ def main(argv=None):
     grade.add_argument("--csv", type=Path, help="CSV of the scores")
     grade.add_argument("--out-dir", type=Path, help="where the JSON and CSV files go")
     grade.add_argument("--workers", type=int, help="children run at once (default: cores)")
-    grade.add_argument("--seed", type=int, help="fix the random inputs (default: fresh)")
+    grade.add_argument(
+        "--seed",
+        type=int,
+        help="the seed of every random draw, as recorded in a grade (default: fresh)",
+    )
     mode = grade.add_mutually_exclusive_group()
     mode.add_argument("--batch", action="store_true", default=None, help="PATH holds submissions")
     mode.add_argument("--single", dest="batch", action="store_false", help="PATH is one submission")

@@ -50,7 +50,7 @@ def print_table(csv_path: Path) -> None:
     if not rows:
         print("no grades were written")
         return
-    checks = [c for c in rows[0] if c not in ("student", "score")]
+    checks = [c for c in rows[0] if c not in ("student", "score", "seed")]
     width = max(len(c) for c in checks + ["score"])
     students = [row["student"] for row in rows]
     print("\n" + "check".ljust(width) + "".join(s.rjust(20) for s in students))

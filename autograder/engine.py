@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import sys
+import threading
 import traceback
 import warnings
+import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import paths, reference
+from . import paths, reference, sandbox
 from .checks import GROUPS
-from .checks.common import Context
-from .sandbox import run_job
+from .checks.common import Context, Verdict
+from .sandbox import Job, run_job
 from .submission import SubmissionError, locate
 
 
@@ -39,9 +42,7 @@ class CheckResult:
     output: str
     visibility: str
     cell: str
-
-    def to_dict(self):
-        return asdict(self)
+    seed: int | None = None  # of the grade's random draws: `grade --seed` repeats them
 
 
 def load_rubric(path=None) -> list:
@@ -64,25 +65,87 @@ def checks_in_cell(cell, rubric=None) -> list:
     return [c["name"] for c in (rubric or load_rubric()) if c.get("cell") == cell]
 
 
-_warned = []
+# What a child must be able to import before anyone is graded: the standard library
+# (whatever the Python that grades, wherever it is installed) and numpy.
+CANARY_MODULES = (
+    "__future__ subprocess typing dataclasses collections copy itertools functools math "
+    "warnings builtins numpy numpy.linalg numpy.random numpy.testing"
+).split()
 
 
-def _warn_if_weakly_confined(outcome):
-    """Say once if a wall of the sandbox is missing: without a uid of its own and without
-    Landlock, student code can read and write this user's files; without seccomp it can
-    start processes and signal this user's other processes."""
-    if not outcome.confinement or _warned:
-        return
-    applied = [c for c in outcome.confinement if not c.startswith("no ")]
-    text = " ".join(applied)
+class SandboxUnavailable(RuntimeError):
+    """No confined child could import what student code may import: grading stops."""
+
+
+_proven = []
+_preflight_lock = threading.Lock()
+
+
+def _canary(walls):
+    """(None, applied confinement) if a child with these walls imports CANARY_MODULES,
+    else (why not, applied confinement)."""
+    job = Job(ops=[{"op": "import", "modules": CANARY_MODULES}])
+    empty = {"rnn_layers.py": b"", "rnn.py": b""}
+    outcome = run_job(job, empty, paths.provided_dir(), walls)
+    record = outcome.statuses[0] if outcome.statuses else None
+    if record and record.get("ok"):
+        return None, outcome.confinement
+    if record and record.get("message"):
+        return record["message"], outcome.confinement
+    return (
+        f"the child ended ({outcome.termination}, code {outcome.returncode}): "
+        + (outcome.stderr.strip().splitlines() or ["no output"])[-1],
+        outcome.confinement,
+    )
+
+
+def _walls_text(walls, applied):
+    """One line on the walls around student code, and what is missing."""
+    up = [c for c in applied if not c.startswith("no ")]
+    has = " ".join(up)
+    words = [walls.describe()]
+    words += ["Landlock" if "landlock" in has else "no Landlock"]
+    words += ["seccomp" if "seccomp" in has else "no seccomp"]
+    words += ["CPU, memory and file limits" if "rlimits" in has else "no resource limits"]
     missing = []
-    if "uid" not in text and "landlock" not in text:
-        missing.append("no Landlock and no uid of its own: it can read and write your files")
-    if "seccomp" not in text:
-        missing.append("no seccomp: it can start processes and signal yours")
-    if missing:
-        _warned.append(True)
-        print("autograder: warning: student code runs with " + "; ".join(missing), file=sys.stderr)
+    if not walls.own_uid and "landlock" not in has:
+        missing.append("it can read and write your files")
+    if "seccomp" not in has:
+        missing.append("it can start processes and signal yours")
+    text = "autograder: student code runs with " + ", ".join(words)
+    return text + (" (warning: " + "; ".join(missing) + ")" if missing else "")
+
+
+def preflight():
+    """Prove, once per process and before anyone is graded, that a confined child can
+    import the standard library and numpy; choose the most protective walls that allow
+    it, and say which walls are up. Raises SandboxUnavailable with what to change."""
+    with _preflight_lock:
+        if _proven:
+            return _proven[0]
+        tried = []
+        for walls, why_not in sandbox.candidate_walls():
+            if walls is None:
+                tried.append(f"a uid of its own: {why_not}")
+                continue
+            why, applied = _canary(walls)
+            if why is None and os.geteuid() == 0 and not walls.own_uid:
+                if not any(c.startswith("landlock") for c in applied):
+                    why = "as root without a uid of its own, only Landlock could protect your files"
+            if why is None:
+                sandbox.use_walls(walls)
+                print(_walls_text(walls, applied), file=sys.stderr)
+                _proven.append(walls)
+                return walls
+            tried.append(f"{walls.describe()}: {why}")
+        raise SandboxUnavailable(
+            "autograder: student code cannot run confined here, so nobody was graded.\n  "
+            + "\n  ".join(tried)
+            + "\nWhat to change: let every user read the Python installation and numpy "
+            "(chmod o+rx on each folder from / down to sys.base_prefix), or install Python "
+            "where every user can read it (/usr/local, /opt), or grade as a non-root user; "
+            "make sure /tmp allows executable files (not mounted noexec)."
+        )
 
 
 def _select(rubric, checks):
@@ -95,7 +158,7 @@ def _select(rubric, checks):
     return [c for c in rubric if c["name"] in wanted]
 
 
-def _result(entry, passed, output):
+def _result(entry, passed, output, seed=None):
     return CheckResult(
         name=entry["name"],
         function=entry["function"],
@@ -105,6 +168,7 @@ def _result(entry, passed, output):
         output=output,
         visibility=entry.get("visibility", "visible"),
         cell=entry.get("cell", entry["name"]),
+        seed=seed,
     )
 
 
@@ -135,46 +199,83 @@ def grade_submission(submission, checks=None, workers=1, seed=None) -> list:
     (by default they are drawn afresh from the operating system).
     """
     selected = _select(load_rubric(), checks)
+    seed = secrets.randbits(32) if seed is None else int(seed)
     try:
         files = locate(Path(submission))
     except SubmissionError as exc:
-        return [_result(entry, False, f"Not graded: {exc}") for entry in selected]
+        return [_result(entry, False, f"Not graded: {exc}", seed) for entry in selected]
     return grade_files(files, selected, workers=workers, seed=seed)
+
+
+def group_rng(seed, group, attempt=0):
+    """The random generator of one check group's run: a function of the grade's seed, the
+    group and the attempt only, so that `--seed` repeats every draw whatever is graded."""
+    key = (zlib.crc32(group.name.encode()), attempt)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def _attempts_text(group, runs):
+    """The feedback of a group that ran more than once: every run, in order."""
+    texts = {}
+    for name in group.checks:
+        lines = []
+        for attempt, verdicts in enumerate(runs, 1):
+            verdict = verdicts.get(name)
+            if verdict is not None:
+                lines.append(f"Run {attempt} of {len(runs)}: {verdict.message}")
+        texts[name] = "\n".join(lines)
+    return texts
 
 
 def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
     """Grade the student files (name -> bytes) on the rubric entries `selected`.
 
-    `time_scale` multiplies every time limit (the tests shorten them)."""
+    `seed` fixes every random draw (fresh from the operating system by
+    default; each CheckResult records it). A group with several `attempts`
+    (the training checks) runs again with fresh draws after a run that
+    completed but missed its threshold, and passes when one run passes.
+    `time_scale` multiplies every time limit (the tests shorten them).
+    """
+    preflight()
     names = {entry["name"] for entry in selected}
     groups = [g for g in GROUPS if names & set(g.checks)]
     _one_blas_thread()
-    seed = secrets.randbits(64) if seed is None else seed
-    ctx = Context(rng=np.random.default_rng(seed), ref=reference.load())
-    with _quiet():
-        plans = [(group, group.build(ctx)) for group in groups]
+    seed = secrets.randbits(32) if seed is None else int(seed)
+    ref = reference.load()
 
-    def run(item):
-        group, plan = item
-        job = plan.job
-        if time_scale != 1.0:
-            job = replace(job, limits=job.limits.scaled(time_scale))
-        outcome = run_job(job, files, paths.provided_dir())
-        _warn_if_weakly_confined(outcome)
-        try:
-            with _quiet():
-                return group.judge(plan, outcome)
-        except Exception:  # noqa: BLE001 - a grader bug must not sink the other checks
-            traceback.print_exc(file=sys.stderr)
-            return {name: None for name in group.checks}
+    def plan(group, attempt):
+        with _quiet():
+            return group.build(Context(rng=group_rng(seed, group, attempt), ref=ref, seed=seed))
+
+    def run(group):
+        runs = []
+        for attempt in range(getattr(group, "attempts", 1)):
+            built = plan(group, attempt)
+            job = built.job
+            if time_scale != 1.0:
+                job = replace(job, limits=job.limits.scaled(time_scale))
+            outcome = run_job(job, files, paths.provided_dir())
+            try:
+                with _quiet():
+                    verdicts = group.judge(built, outcome)
+            except Exception:  # noqa: BLE001 - a grader bug must not sink the other checks
+                traceback.print_exc(file=sys.stderr)
+                return {name: None for name in group.checks}
+            runs.append(verdicts)
+            if not any(v is not None and v.retry for v in verdicts.values()):
+                break
+        if len(runs) == 1:
+            return runs[0]
+        texts = _attempts_text(group, runs)
+        return {name: Verdict(verdict.passed, texts[name]) for name, verdict in runs[-1].items()}
 
     # The longest jobs first, so that workers finish together.
-    order = sorted(plans, key=lambda item: -item[0].limits.cpu)
+    order = sorted(groups, key=lambda group: -group.limits.cpu)
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             judged = list(pool.map(run, order))
     else:
-        judged = [run(item) for item in order]
+        judged = [run(group) for group in order]
     verdicts = {}
     for part in judged:
         verdicts.update(part)
@@ -182,7 +283,9 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
     for entry in selected:
         verdict = verdicts.get(entry["name"])
         if verdict is None:
-            results.append(_result(entry, False, "Internal grader error: please tell the staff."))
+            results.append(
+                _result(entry, False, "Internal grader error: please tell the staff.", seed)
+            )
         else:
-            results.append(_result(entry, verdict.passed, verdict.message))
+            results.append(_result(entry, verdict.passed, verdict.message, seed))
     return results

@@ -10,16 +10,26 @@ def total(results):
     return sum(r.score for r in results), sum(r.max_score for r in results)
 
 
+def seed_of(results):
+    """The seed of the grade's random draws (the same for every check of one grade)."""
+    return next((r.seed for r in results if r.seed is not None), None)
+
+
 def gradescope(results, execution_time, output=""):
     """The Gradescope results.json schema, one test per rubric check."""
     score, max_score = total(results)
+    seed = seed_of(results)
+    summary = f"Score: {score:g} / {max_score:g}"
+    if seed is not None:
+        summary += f" (grade seed {seed})"
     return {
         "score": score,
         "max_score": max_score,
         "execution_time": round(execution_time, 2),
-        "output": output or f"Score: {score:g} / {max_score:g}",
+        "output": output or summary,
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": {"seed": seed},
         "tests": [
             {
                 "name": r.name,
@@ -51,6 +61,10 @@ def text(results, title=""):
             lines += ["      " + line for line in r.output.splitlines()]
     score, max_score = total(results)
     lines.append(f"Total: {score:g} / {max_score:g}")
+    if seed_of(results) is not None:
+        lines.append(
+            f"Seed: {seed_of(results)} (autograder grade --seed {seed_of(results)} repeats it)"
+        )
     return "\n".join(lines)
 
 
@@ -58,10 +72,16 @@ def write_csv(rows, path, check_names):
     """rows: (student, results) pairs; one line per student, one column per check."""
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "score", *check_names])
+        writer.writerow(["student", "score", *check_names, "seed"])
         for student, results in rows:
             by_name = {r.name: r.score for r in results}
             score, _ = total(results)
+            seed = seed_of(results)
             writer.writerow(
-                [student, f"{score:g}", *(f"{by_name.get(n, 0):g}" for n in check_names)]
+                [
+                    student,
+                    f"{score:g}",
+                    *(f"{by_name.get(n, 0):g}" for n in check_names),
+                    "" if seed is None else seed,
+                ]
             )

@@ -19,27 +19,21 @@ import signal
 import stat
 import subprocess
 import sys
-import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from . import runtime as runtimes
+
 CHILD = Path(__file__).resolve().parent / "child.py"
 STUDENT_FILES = ("rnn_layers.py", "rnn.py")
 MAX_ARRAY_BYTES = 64 << 20
 MAX_STATUS_BYTES = 64 << 10
 LOG_BYTES = 16 << 10
-
-# Standard-library modules imported before the child gives up its rights, so
-# that student code can still import them when the runtime becomes unreadable.
-PREIMPORT = (
-    "math cmath random itertools functools collections collections.abc copy typing "
-    "dataclasses warnings time operator numbers fractions string re abc enum contextlib "
-    "heapq bisect array json traceback numpy.linalg numpy.random numpy.fft"
-).split()
 
 
 @dataclass(frozen=True)
@@ -167,22 +161,6 @@ def _read_status(path):
     return clean
 
 
-def _runtime_paths():
-    """(python search path of the stdlib, numpy's parent dir, read-only allow list)."""
-    base = os.path.realpath(sys.base_prefix)
-    stdlib = [
-        p for p in sys.path if p and os.path.realpath(p).startswith(base) and "-packages" not in p
-    ]
-    numpy_dir = os.path.dirname(os.path.realpath(np.__file__))
-    site = os.path.dirname(numpy_dir)
-    reads = set(stdlib)
-    reads.add(os.path.join(base, "lib"))
-    reads.update([numpy_dir, os.path.join(site, "numpy.libs")])
-    reads.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/zoneinfo"])
-    reads.add(sysconfig.get_paths()["stdlib"])
-    return stdlib, site, sorted(p for p in reads if os.path.exists(p))
-
-
 def _process_uids(include_zombies=True):
     """pid -> real uid of every process on the machine."""
     uids = {}
@@ -285,9 +263,59 @@ def _jobs_root(own_uid):
     return root
 
 
-def run_job(job: Job, student_files: dict, trusted_dir: Path) -> Outcome:
+@dataclass(frozen=True)
+class Walls:
+    """How children are confined besides their limits, Landlock and seccomp (which every
+    child raises where the kernel allows): a uid of their own (root only), and the
+    runtime their imports come from."""
+
+    own_uid: bool
+    runtime: runtimes.Runtime
+
+    def describe(self):
+        parts = ["a uid of its own" if self.own_uid else "the grader's uid"]
+        return ", ".join(parts + [runtimes.describe(self.runtime)])
+
+
+def candidate_walls():
+    """The configurations to try, most protective first: (walls or None, why not)."""
+    if os.geteuid() != 0:
+        return [(Walls(False, runtimes.in_place()), "")]
+    candidates = []
+    try:
+        candidates.append((Walls(True, runtimes.plan(own_uid=True)), ""))
+    except OSError as exc:
+        candidates.append((None, str(exc)))
+    candidates.append((Walls(False, runtimes.in_place()), ""))
+    return candidates
+
+
+_walls = None
+_walls_lock = threading.Lock()
+
+
+def default_walls():
+    """The walls children get: those chosen by `use_walls`, else the most protective."""
+    global _walls
+    with _walls_lock:
+        if _walls is None:
+            _walls = next(w for w, _ in candidate_walls() if w is not None)
+        return _walls
+
+
+def use_walls(walls):
+    """Give every later child these walls (the engine's preflight proved they work)."""
+    global _walls
+    with _walls_lock:
+        _walls = walls
+
+
+def run_job(
+    job: Job, student_files: dict, trusted_dir: Path, walls: Walls | None = None
+) -> Outcome:
     """Run `job` on the student's two files (name -> bytes) and collect the outcome."""
-    own_uid = os.geteuid() == 0
+    walls = walls or default_walls()
+    own_uid = walls.own_uid
     uid = _fresh_uid() if own_uid else None
     base = Path(tempfile.mkdtemp(prefix="autograder-job-", dir=_jobs_root(own_uid)))
     os.chmod(base, 0o711)  # the child may pass through to its box, not list the logs
@@ -300,16 +328,18 @@ def run_job(job: Job, student_files: dict, trusted_dir: Path) -> Outcome:
         _copy_tree(trusted_dir, box, student_files)
         for name, value in job.inputs.items():
             np.save(box / "inputs" / f"{name}.npy", np.ascontiguousarray(value), allow_pickle=False)
-        stdlib, numpy_parent, reads = _runtime_paths()
+        runtime = walls.runtime
         spec = {
             "parent_pid": os.getpid(),
             "uid": uid,
             "gid": uid,
             "limits": job.limits.rlimits(own_uid),
-            "stdlib_paths": stdlib,
-            "numpy_parent": numpy_parent,
-            "read_paths": reads,
-            "preimport": list(PREIMPORT),
+            "runtime": {
+                "stdlib": list(runtime.stdlib),
+                "numpy_parent": runtime.numpy_parent,
+                "remap": [list(pair) for pair in runtime.remap],
+            },
+            "read_paths": runtime.read_paths(),
             "output_cap": job.limits.output,
             "seed": job.seed,
             "ops": job.ops,

@@ -1,19 +1,25 @@
 """Measure the training checks: the reference's scores over many seeds, and the bugs'.
 
-    python -m autograder.thresholds [--seeds 100] [--mutant-seeds 10] [--out FILE]
+    python -m autograder.thresholds [--seeds 2000] [--mutant-seeds 50] [--workers 2]
+    python -m autograder.thresholds --render     # thresholds.md again from thresholds.json
 
 For each training check, trains the reference solution exactly as the check
 trains a submission (same data draw, initial parameters, Adam loop and
 evaluation by the reference) for many seeds, then does the same for the
-mutants that the check is meant to catch, and writes the distributions with
-the threshold of ``TRAINING`` to ``autograder/thresholds.md``. Trusted code
-only: the mutants are our own edits of the reference.
+mutants that the check is meant to catch. The raw scores go to
+``autograder/thresholds.json``; ``autograder/thresholds.md`` is rendered from
+them: the distributions, the observed failure rate of one run of the
+reference, and the rate implied for the check as graded, where a failed run
+is repeated with fresh independent draws up to ``attempts`` times. Trusted
+code only: the mutants are our own edits of the reference.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
+import math
 import sys
 import tempfile
 import time
@@ -21,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from . import paths, reference
 from .checks import training
@@ -36,6 +43,9 @@ TARGETS = {
     "lstm_bleu": ["loss_ignores_features", "sample_no_feedback"],
 }
 OUT = paths.PACKAGE / "thresholds.md"
+RAW = paths.PACKAGE / "thresholds.json"
+MUTANT_SEED_BASE = 1_000_000  # bugs are measured on seeds the reference never saw
+CONFIDENCE = 0.95
 
 
 def load_variant(name):
@@ -63,7 +73,7 @@ def load_variant(name):
 
 
 def score(check, variant, seed):
-    """The number the check compares with its threshold, for one seed."""
+    """(the number the check compares with its threshold, seconds) for one seed."""
     config = training.TRAINING[check]
     ref = reference.load()
     rnn = load_variant(variant)
@@ -106,8 +116,52 @@ def _score(args):
     return score(*args)
 
 
+def _one_blas_thread():
+    """Each worker is one run: BLAS threads would only fight over the cores."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
+def passes(config, value):
+    """Whether one run with this score passes the check (NaN never does)."""
+    if config.loss_below is not None:
+        return bool(value < config.loss_below)
+    return bool(value > config.bleu_above)
+
+
+def upper_bound(failures, runs, confidence=CONFIDENCE):
+    """The one-sided Clopper-Pearson upper bound of a failure probability."""
+    if runs == 0:
+        return 1.0
+    if failures >= runs:
+        return 1.0
+    alpha = 1 - confidence
+    if failures == 0:
+        return 1 - alpha ** (1 / runs)
+
+    def cdf(p):  # P(X <= failures) for X ~ Binomial(runs, p)
+        total = 0.0
+        for k in range(failures + 1):
+            log = (
+                math.lgamma(runs + 1)
+                - math.lgamma(k + 1)
+                - math.lgamma(runs - k + 1)
+                + k * math.log(p)
+                + (runs - k) * math.log1p(-p)
+            )
+            total += math.exp(log)
+        return total
+
+    low, high = failures / runs, 1.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        low, high = (mid, high) if cdf(mid) > alpha else (low, mid)
+    return high
+
+
 def describe(values):
-    v = np.asarray(values)
+    v = np.asarray(values, dtype=float)
     finite = v[np.isfinite(v)]
     if not len(finite):
         return "all diverged (NaN)"
@@ -116,78 +170,139 @@ def describe(values):
     return f"min {q[0]:.3f}, 5% {q[1]:.3f}, median {q[2]:.3f}, 95% {q[3]:.3f}, max {q[4]:.3f}{nan}"
 
 
-def margin_row(check, config, reference, bugs):
-    """One line of the summary table: the reference's worst run against the bugs' best."""
-    if config.loss_below is not None:
-        worst, limit = max(reference), config.loss_below
-        name, best = min(((n, min(v)) for n, v in bugs.items()), key=lambda item: item[1])
-        margin = f"{limit / worst:.1f}x above the reference's worst, {best / limit:.1f}x below"
-        return (
-            f"| {check} | final loss < {limit:g} | max {worst:.3f} | min {best:.3f} (`{name}`) "
-            f"| {margin} the bug's best |"
-        )
-    worst, limit = min(reference), config.bleu_above
-    name, best = max(((n, max(v)) for n, v in bugs.items()), key=lambda item: item[1])
-    return (
-        f"| {check} | BLEU > {limit:g} | min {worst:.3f} | max {best:.3f} (`{name}`) "
-        f"| {worst - limit:.3f} below the reference's worst, {limit - best:.3f} above the bug's best |"
-    )
+def _worst(config, values):
+    v = np.asarray(values, dtype=float)
+    if np.any(~np.isfinite(v)):
+        return float("nan")
+    return float(v.max() if config.loss_below is not None else v.min())
 
 
-def measure(seeds, mutant_seeds, workers):
-    intro = [
+def _best(config, values):
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return float("nan")
+    return float(v.min() if config.loss_below is not None else v.max())
+
+
+def measure(seeds, mutant_seeds, workers, checks=None):
+    """Raw scores: {check: {"config", "reference": [...], "seconds", "bugs": {name: [...]}}}."""
+    record = {"seeds": seeds, "mutant_seeds": mutant_seeds, "checks": {}}
+    with ProcessPoolExecutor(max_workers=workers, initializer=_one_blas_thread) as pool:
+        for check, config in training.TRAINING.items():
+            if checks and check not in checks:
+                continue
+            jobs = [(check, "reference", s) for s in range(seeds)]
+            for name in TARGETS[check]:
+                jobs += [(check, name, MUTANT_SEED_BASE + s) for s in range(mutant_seeds)]
+            results = list(
+                tqdm(
+                    pool.map(_score, jobs, chunksize=4),
+                    total=len(jobs),
+                    desc=check,
+                    file=sys.stderr,
+                )
+            )
+            reference_part = results[:seeds]
+            entry = {
+                "config": str(config),
+                "reference": [r[0] for r in reference_part],
+                "seconds": float(np.mean([r[1] for r in reference_part])),
+                "bugs": {},
+            }
+            for i, name in enumerate(TARGETS[check]):
+                part = results[seeds + i * mutant_seeds : seeds + (i + 1) * mutant_seeds]
+                entry["bugs"][name] = [r[0] for r in part]
+            record["checks"][check] = entry
+    return record
+
+
+def render(record):
+    """thresholds.md from the raw record."""
+    lines = [
         "# Thresholds of the training checks",
         "",
         "Made by `python -m autograder.thresholds` on the synthetic data set: each check's",
         "training run repeated with the reference solution over many seeds (a fresh draw of",
         "captions, initial parameters and minibatches each, as at grading time), then with",
-        "the bugs the check is meant to catch. Lower is better for the overfit losses,",
-        "higher for BLEU. The loss is evaluated by the parent with the reference model on",
-        "the trained parameters (full batch of the training captions), never taken from",
-        "the child. Times are per run, two runs at a time on the machine that measured.",
+        "the bugs the check is meant to catch, on other seeds. Lower is better for the",
+        "overfit losses, higher for BLEU. The loss is evaluated by the parent with the",
+        "reference model on the trained parameters (full batch of the training captions),",
+        "never taken from the child. The raw scores are in `thresholds.json`.",
         "",
-    ]
-    table = [
-        "## Margins",
+        "A check as graded runs up to `attempts` independent runs (fresh captions, initial",
+        "parameters and minibatches, all derived from the grade's seed) and passes when one",
+        "of them passes; only a failed run pays for the next. A correct model therefore",
+        f"fails a check only if every attempt fails. The rates below are {CONFIDENCE:.0%}",
+        "upper bounds (Clopper-Pearson) of the probability that one run of the reference",
+        "fails, and that bound raised to the power `attempts` for the check as graded.",
         "",
-        "| check | threshold | reference | target bugs | margin |",
-        "| --- | --- | --- | --- | --- |",
+        "## Failure rates",
+        "",
+        "| check | threshold | reference runs | failed | one run fails (upper bound) | attempts "
+        "| check fails a correct model (upper bound) | worst reference run | best run of a bug "
+        "| bug runs that pass |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     details = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for check, config in training.TRAINING.items():
-            threshold = (
-                f"loss < {config.loss_below:g}"
-                if config.loss_below is not None
-                else f"BLEU > {config.bleu_above:g}"
-            )
-            details += [f"## {check} ({threshold})", "", f"Configuration: `{config}`", ""]
-            results = list(pool.map(_score, [(check, "reference", s) for s in range(seeds)]))
-            reference_values = [r[0] for r in results]
-            seconds = np.mean([r[1] for r in results])
-            details.append(
-                f"- reference, {seeds} seeds: {describe(reference_values)} ({seconds:.2f} s a run)"
-            )
-            bugs = {}
-            for name in TARGETS[check]:
-                jobs = [(check, name, 1000 + s) for s in range(mutant_seeds)]
-                bugs[name] = [r[0] for r in pool.map(_score, jobs)]
-                details.append(f"- mutant `{name}`, {mutant_seeds} seeds: {describe(bugs[name])}")
-            details.append("")
-            table.append(margin_row(check, config, reference_values, bugs))
-            print("\n".join(details[-(len(TARGETS[check]) + 6) :]), flush=True)
-    return "\n".join(intro + table + [""] + details)
+    for check, entry in record["checks"].items():
+        config = training.TRAINING[check]
+        threshold = (
+            f"loss < {config.loss_below:g}"
+            if config.loss_below is not None
+            else f"BLEU > {config.bleu_above:g}"
+        )
+        values = entry["reference"]
+        failed = sum(not passes(config, v) for v in values)
+        one = upper_bound(failed, len(values))
+        graded = one**config.attempts
+        bug_runs = sum(len(v) for v in entry["bugs"].values())
+        bug_passes = sum(passes(config, x) for v in entry["bugs"].values() for x in v)
+        best_name, best = None, None
+        for name, v in entry["bugs"].items():
+            b = _best(config, v)
+            if best is None or ((b < best) if config.loss_below is not None else (b > best)):
+                best_name, best = name, b
+        lines.append(
+            f"| {check} | {threshold} | {len(values)} | {failed} | {one:.1e} | "
+            f"{config.attempts} | {graded:.1e} | {_worst(config, values):.3f} | "
+            f"{best:.3f} (`{best_name}`) | {bug_passes} of {bug_runs} |"
+        )
+        details += [f"## {check} ({threshold})", "", f"Configuration: `{entry['config']}`", ""]
+        details.append(
+            f"- reference, {len(values)} seeds: {describe(values)} "
+            f"({entry['seconds']:.2f} s a run); {failed} failed"
+        )
+        for name, v in entry["bugs"].items():
+            n_pass = sum(passes(config, x) for x in v)
+            details.append(f"- mutant `{name}`, {len(v)} seeds: {describe(v)}; {n_pass} passed")
+        details.append("")
+    return "\n".join(lines + [""] + details)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=100)
-    parser.add_argument("--mutant-seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=2000)
+    parser.add_argument("--mutant-seeds", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--checks", nargs="*", help="measure only these checks")
+    parser.add_argument("--raw", type=Path, default=RAW, help="where the raw scores go")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--render", action="store_true", help="only render --out from the scores in --raw"
+    )
     args = parser.parse_args(argv)
-    text = measure(args.seeds, args.mutant_seeds, args.workers)
-    args.out.write_text(text)
+    if args.render:
+        record = json.loads(args.raw.read_text())
+    else:
+        record = measure(args.seeds, args.mutant_seeds, args.workers, args.checks)
+        if args.checks and args.raw.exists():
+            old = json.loads(args.raw.read_text())
+            old["checks"].update(record["checks"])
+            record = old
+        args.raw.write_text(json.dumps(record) + "\n")
+        print(f"wrote {args.raw}")
+    args.out.write_text(render(record))
     print(f"wrote {args.out}")
 
 

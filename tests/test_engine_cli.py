@@ -41,6 +41,8 @@ def check_gradescope_schema(payload, score):
     assert payload["max_score"] == 100
     assert isinstance(payload["execution_time"], float | int)
     assert isinstance(payload["output"], str)
+    seed = payload["extra_data"]["seed"]
+    assert isinstance(seed, int) and f"grade seed {seed}" in payload["output"]
     assert len(payload["tests"]) == 19
     for test in payload["tests"]:
         assert set(test) == TEST_KEYS
@@ -72,7 +74,8 @@ def test_grading_a_folder_writes_a_csv_and_one_json_per_student(tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["student"] for r in rows] == ["empty", "stubs_a", "stubs_c"]
     assert list(rows[0])[:3] == ["student", "score", "rnn_step_forward"]
-    assert len(rows[0]) == 2 + 19
+    assert len(rows[0]) == 2 + 19 + 1
+    assert all(row["seed"].isdigit() for row in rows)
     for name in ("empty", "stubs_a", "stubs_c"):
         check_gradescope_schema(json.loads((out / f"{name}.json").read_text()), 0)
     empty = json.loads((out / "empty.json").read_text())

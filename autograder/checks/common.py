@@ -27,6 +27,7 @@ TOLERANCE = 1e-5
 class Verdict:
     passed: bool
     message: str
+    retry: bool = False  # a completed run that missed a threshold: worth fresh draws
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Context:
 
     rng: np.random.Generator
     ref: object
+    seed: int | None = None  # of the whole grade, for feedback that names it
 
     def expected(self, name):
         return _expected(str(paths.EXPECTED_DIR / f"{name}.npz"))

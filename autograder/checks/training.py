@@ -44,6 +44,7 @@ class TrainingConfig:
     bleu_above: float | None = None  # BLEU: average unigram BLEU on validation images
     val_images: int = 0
     one_caption_per_image: bool = True  # else several captions of an image may be drawn
+    attempts: int = 3  # independent runs at most: the check passes when one of them does
     cpu: int = 60  # seconds of CPU time: the reference needs about 3, loops over the batch 15
     wall: float = 180.0
 
@@ -153,6 +154,7 @@ class TrainingGroup(Group):
         self.name = name
         self.checks = (name,)
         self.config = TRAINING[name]
+        self.attempts = self.config.attempts
         self.limits = Limits(cpu=self.config.cpu, wall=self.config.wall)
 
     def build(self, ctx):
@@ -205,7 +207,7 @@ class TrainingGroup(Group):
                     "out": [{"save": "samples"}],
                 }
             )
-        state = {"case": case, "ref": ctx.ref}
+        state = {"case": case, "ref": ctx.ref, "seed": ctx.seed}
         return Plan(Job(ops=ops, inputs=inputs, seed=case["seed"], limits=self.limits), state)
 
     def judge(self, plan, outcome):
@@ -234,13 +236,14 @@ class TrainingGroup(Group):
             text = (
                 f"After {config.iterations} iterations of Adam on {config.captions} captions, "
                 f"the training loss is {loss:.3f}; it must be below {config.loss_below:g}{trend}."
+                + self._seed_text(plan)
             )
             if not passed:
                 text += (
                     "\nHint: when every layer passes its own check, look at CaptioningRNN.loss: "
                     "every gradient must be the gradient of the loss it returns."
                 )
-            return self._verdict(passed, text)
+            return self._verdict(passed, text, retry=not passed)
         why = op_problem(outcome, 2, "CaptioningRNN.sample", self.limits)
         if why:
             return self._verdict(False, f"{label}: {why}")
@@ -261,12 +264,17 @@ class TrainingGroup(Group):
         text = (
             f"After training on {config.captions} captions, the average unigram BLEU of the "
             f"greedy captions of {config.val_images} validation images is {score:.3f}; it must "
-            f"be above {config.bleu_above:g}{trend}."
+            f"be above {config.bleu_above:g}{trend}." + self._seed_text(plan)
         )
-        return self._verdict(passed, text)
+        return self._verdict(passed, text, retry=not passed)
 
-    def _verdict(self, passed, message):
-        return {self.name: Verdict(passed, message)}
+    def _verdict(self, passed, message, retry=False):
+        return {self.name: Verdict(passed, message, retry)}
+
+    @staticmethod
+    def _seed_text(plan):
+        seed = plan.state.get("seed")
+        return "" if seed is None else f" (grade seed {seed})"
 
 
 GROUPS = [TrainingGroup(name) for name in TRAINING]
