@@ -222,7 +222,7 @@ def _attempts_text(group, runs):
         for attempt, verdicts in enumerate(runs, 1):
             verdict = verdicts.get(name)
             if verdict is not None:
-                lines.append(f"Run {attempt} of {len(runs)}: {verdict.message}")
+                lines.append(f"Run {attempt} of at most {group.attempts}: {verdict.message}")
         texts[name] = "\n".join(lines)
     return texts
 

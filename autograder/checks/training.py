@@ -274,7 +274,7 @@ class TrainingGroup(Group):
     @staticmethod
     def _seed_text(plan):
         seed = plan.state.get("seed")
-        return "" if seed is None else f" (grade seed {seed})"
+        return "" if seed is None else f" Grade seed {seed}."
 
 
 GROUPS = [TrainingGroup(name) for name in TRAINING]
