@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test assignment check-assignment lint format bench clean
+.PHONY: setup demo test assignment check-assignment expected thresholds lint format bench clean
 
 setup: $(STAMP)
 
@@ -17,22 +17,29 @@ $(STAMP): pyproject.toml
 
 ## Build the assignment, grade the demo submissions, print the grade table.
 demo: setup
-	$(PY) -m autograder.build
-	$(PY) -m autograder.demo
+	$(PY) -m autograder build
+	$(PY) -m autograder demo
 
 ## Every test: the build is fresh, the reference passes, the grader is sound.
 test: setup
-	$(PY) -m autograder.build --check
+	$(PY) -m autograder build --check
 	$(PY) -m ruff check .
 	$(PY) -m pytest tests
 	$(PY) -m autograder validate
 
 ## Regenerate release/ and solutions/ from source/.
 assignment: setup
-	$(PY) -m autograder.build
+	$(PY) -m autograder build
 
 check-assignment: setup
-	$(PY) -m autograder.build --check
+	$(PY) -m autograder build --check
+
+## After a change to the reference: the stored hidden values, then the training thresholds.
+expected: setup
+	$(PY) -m autograder make-expected
+
+thresholds: setup
+	$(PY) -m autograder thresholds
 
 lint: setup
 	$(PY) -m ruff check .
@@ -47,4 +54,5 @@ bench: setup
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) autograded feedback submitted gradebook.db .pytest_cache .ruff_cache
+	rm -rf $(VENV) autograded feedback submitted gradebook.db grading_output autograder-results \
+		.pytest_cache .ruff_cache *.egg-info

@@ -23,9 +23,9 @@ os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.enviro
 # command). Guarded: when a config file raises, nbgrader logs it and runs
 # without any of the settings below.
 try:
-    import autograder.nbgrader_plugin  # noqa: F401
+    import autograder.frontends.nbgrader_plugin  # noqa: F401
 except Exception as exc:  # noqa: BLE001
-    print(f"nbgrader_config.py: autograder.nbgrader_plugin: {exc!r}", file=sys.stderr)
+    print(f"nbgrader_config.py: autograder.frontends.nbgrader_plugin: {exc!r}", file=sys.stderr)
 
 ASSIGNMENT = "rnn_captioning"
 # The files students edit and submit. autograde copies every non-notebook file
@@ -69,12 +69,12 @@ c.Execute.timeout = 300
 # they are imported when autograde starts, and a missing plugin is an error
 # there (a failed import at the top of this file would only be logged).
 c.Autograde.autograde_preprocessors = [
-    "autograder.nbgrader_plugin.StartTrustedGrading",
+    "autograder.frontends.nbgrader_plugin.StartTrustedGrading",
     "nbgrader.preprocessors.Execute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.nbgrader_plugin.ApplyTrustedGrades",
+    "autograder.frontends.nbgrader_plugin.ApplyTrustedGrades",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

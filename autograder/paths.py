@@ -10,6 +10,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 ASSIGNMENT = "rnn_captioning"
+STUDENT_FILES = ("rnn_layers.py", "rnn.py")  # the two files with TODO blocks
 
 
 def course_root() -> Path:
@@ -42,5 +43,6 @@ def synthetic_data_dir() -> Path:
     )
 
 
-EXPECTED_DIR = PACKAGE / "expected"
-RUBRIC = PACKAGE / "rubric.json"
+EXPECTED_DIR = PACKAGE / "engine" / "expected"
+RUBRIC = PACKAGE / "engine" / "rubric.json"
+THRESHOLDS = PACKAGE / "engine" / "checks" / "thresholds.md"  # and thresholds.json beside it

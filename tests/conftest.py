@@ -47,7 +47,7 @@ def stubs():
 def child_processes():
     """Live processes of the children this test process started (other graders may run
     on the machine): under the uids it handed out, or its own children."""
-    from autograder import sandbox
+    from autograder.sandbox import runner as sandbox
 
     issued = set(sandbox.ISSUED_UIDS)
     found = []

@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from autograder import build
+from autograder.tools import build
 from conftest import RELEASE, ROOT, SOLUTIONS, SOURCE
 
 STUDENT_FUNCTIONS = {

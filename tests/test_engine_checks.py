@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 from autograder import paths
-from autograder.checks.training import TRAINING
 from autograder.engine import grade_files, grade_submission, load_rubric
-from autograder.mutants import MUTANTS, apply, textbook
-from autograder.sandbox import STUDENT_FILES
-from autograder.thresholds import TARGETS
+from autograder.engine.checks.training import TRAINING
+from autograder.paths import STUDENT_FILES
+from autograder.tools.mutants import MUTANTS, apply, textbook
+from autograder.tools.thresholds import TARGETS
 
 HERE = Path(__file__).resolve().parent
 RUBRIC = load_rubric()

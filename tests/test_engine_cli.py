@@ -10,8 +10,8 @@ import zipfile
 from pathlib import Path
 
 from autograder import paths
-from autograder.gradescope.bundle import make_bundle
-from autograder.sandbox import STUDENT_FILES
+from autograder.frontends.gradescope.bundle import make_bundle
+from autograder.paths import STUDENT_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}

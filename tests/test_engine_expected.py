@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from autograder import make_expected, paths
-from autograder.checks import GROUPS
+from autograder import paths
 from autograder.engine import load_rubric
+from autograder.engine.checks import GROUPS
+from autograder.tools import make_expected
 
 CASES = make_expected.make_all()
 
@@ -55,9 +56,9 @@ def test_the_rubric_totals_100_and_names_every_check_once():
 
 
 def test_the_recorded_thresholds_are_the_ones_in_use():
-    from autograder.checks.training import TRAINING
+    from autograder.engine.checks.training import TRAINING
 
-    text = (paths.PACKAGE / "thresholds.md").read_text()
+    text = paths.THRESHOLDS.read_text()
     for check, config in TRAINING.items():
         if config.loss_below is not None:
             assert f"## {check} (loss < {config.loss_below:g})" in text

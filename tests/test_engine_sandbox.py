@@ -201,7 +201,7 @@ def probe():
 
 
 def test_result_files_are_read_without_trusting_them(tmp_path):
-    from autograder.sandbox import _load_array
+    from autograder.sandbox.runner import _load_array
 
     np.save(tmp_path / "pickled.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     np.save(tmp_path / "complex.npy", np.ones(3, dtype=complex))

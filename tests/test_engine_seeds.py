@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import engine, mutants, paths
-from autograder.checks import training
-from autograder.sandbox import STUDENT_FILES
+from autograder import paths
+from autograder.engine import grade as engine
+from autograder.engine.checks import training
+from autograder.paths import STUDENT_FILES
+from autograder.tools import mutants
 
 ROOT = Path(__file__).resolve().parent.parent
 BUG = "rnn_backward_no_carried_dh"  # fails checks whose feedback quotes random-input errors

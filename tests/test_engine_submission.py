@@ -4,9 +4,9 @@ import zipfile
 
 import pytest
 
-from autograder.cli import is_batch, students_in
 from autograder.engine import grade_submission
-from autograder.submission import SubmissionError, locate
+from autograder.engine.submission import SubmissionError, locate
+from autograder.frontends.cli import is_batch, students_in
 
 FILES = {"rnn_layers.py": b"# layers\n", "rnn.py": b"# model\n"}
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import _unprivileged
 import pytest
 
-from autograder import engine, paths, runtime, sandbox
-from autograder.sandbox import Job, Walls, run_job
+from autograder import paths
+from autograder.engine import grade as engine
+from autograder.sandbox import Job, Walls, run_job, runner, runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 FUTURE = b"from __future__ import print_function, division\n"
@@ -28,7 +29,7 @@ def reference_with(tmp_path, header):
     """The reference solution with `header` at the top of both files."""
     dest = tmp_path / "student" / "captioning"
     dest.mkdir(parents=True)
-    for name in sandbox.STUDENT_FILES:
+    for name in paths.STUDENT_FILES:
         (dest / name).write_bytes(header + (paths.reference_dir() / name).read_bytes())
     return dest.parent
 
@@ -94,9 +95,9 @@ def test_preflight_moves_to_walls_that_work_and_says_so(monkeypatch, capsys):
         pytest.skip("this Python is readable by every user: the uid drop never hides it")
     broken = Walls(True, runtime.in_place())
     working = Walls(False, runtime.in_place())
-    monkeypatch.setattr(sandbox, "candidate_walls", lambda: [(broken, ""), (working, "")])
+    monkeypatch.setattr(engine, "candidate_walls", lambda: [(broken, ""), (working, "")])
     monkeypatch.setattr(engine, "_proven", [])
-    monkeypatch.setattr(sandbox, "_walls", None)
+    monkeypatch.setattr(runner, "_walls", None)
     assert engine.preflight() == working
     said = capsys.readouterr().err
     assert "the grader's uid" in said and "Landlock" in said
@@ -105,9 +106,9 @@ def test_preflight_moves_to_walls_that_work_and_says_so(monkeypatch, capsys):
 @ROOT_ONLY
 def test_preflight_stops_with_what_to_change_when_nothing_works(monkeypatch, tmp_path):
     broken = Walls(True, runtime.in_place())
-    monkeypatch.setattr(sandbox, "candidate_walls", lambda: [(broken, "")])
+    monkeypatch.setattr(engine, "candidate_walls", lambda: [(broken, "")])
     monkeypatch.setattr(engine, "_proven", [])
-    monkeypatch.setattr(sandbox, "_walls", None)
+    monkeypatch.setattr(runner, "_walls", None)
     with pytest.raises(engine.SandboxUnavailable) as info:
         engine.grade_submission(reference_with(tmp_path, b""))
     message = str(info.value)

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.nbgrader_plugin import rubric_cell_points
+from autograder.frontends.nbgrader_plugin import rubric_cell_points
 from conftest import RELEASE, SOLUTIONS, SOURCE
 
 NOTEBOOKS = ("RNN_Captioning.ipynb", "LSTM_Captioning.ipynb")

@@ -18,7 +18,7 @@ import pytest
 
 from autograder import paths
 from autograder.engine import grade_files, load_rubric
-from autograder.sandbox import STUDENT_FILES
+from autograder.paths import STUDENT_FILES
 from conftest import child_processes
 
 HERE = Path(__file__).resolve().parent

@@ -5,7 +5,7 @@ import ast
 import numpy as np
 import pytest
 
-from autograder import build
+from autograder.tools import build
 from conftest import SOURCE
 
 TIME_NAMES = {"T", "max_length"}

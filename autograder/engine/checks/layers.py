@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...sandbox import Job
 from .. import feedback
-from ..sandbox import Job
 from .common import TOLERANCE, Group, Plan, Verdict, compare, op_problem, rel_error
 
 

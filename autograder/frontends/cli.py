@@ -3,6 +3,7 @@
     autograder grade PATH [--json OUT] [--csv OUT] [--out-dir DIR] [--workers N] [--seed S]
     autograder validate [--workers N]
     autograder gradescope-bundle OUT.zip
+    autograder build | demo | make-expected | thresholds | mutants | runtime [--help]
 
 ``grade`` takes one submission (a folder or .zip holding rnn_layers.py and
 rnn.py) or a folder of submissions (one sub-folder or .zip per student). Every
@@ -26,8 +27,8 @@ import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor, as_completed  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from . import report  # noqa: E402
-from .submission import looks_like_submission  # noqa: E402
+from ..engine import formats  # noqa: E402
+from ..engine.submission import looks_like_submission  # noqa: E402
 
 
 def _cores():
@@ -64,29 +65,29 @@ def is_batch(path: Path):
 
 
 def grade_one(args, path: Path):
-    from .engine import grade_submission
+    from ..engine import grade_submission
 
     start = time.perf_counter()
     results = grade_submission(path, workers=args.workers, seed=args.seed)
     elapsed = time.perf_counter() - start
-    print(report.text(results, title=f"Grading {path}"))
+    print(formats.text(results, title=f"Grading {path}"))
     print(f"({elapsed:.1f} s)")
     json_path = args.json
     if json_path is None and args.out_dir is not None:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         json_path = args.out_dir / "results.json"
     if json_path is not None:
-        report.write_json(results, json_path, elapsed)
+        formats.write_json(results, json_path, elapsed)
         print(f"wrote {json_path}")
     if args.csv is not None:
-        report.write_csv([(path.stem, results)], args.csv, [r.name for r in results])
+        formats.write_csv([(path.stem, results)], args.csv, [r.name for r in results])
     return 0
 
 
 def grade_batch(args, folder: Path):
     from tqdm import tqdm
 
-    from .engine import grade_submission, load_rubric
+    from ..engine import grade_submission, load_rubric
 
     students = students_in(folder)
     out_dir = args.out_dir or Path("autograder-results")
@@ -99,7 +100,7 @@ def grade_batch(args, folder: Path):
         name, path = entry
         start = time.perf_counter()
         results = grade_submission(path, workers=1, seed=args.seed)
-        report.write_json(results, out_dir / f"{name}.json", time.perf_counter() - start)
+        formats.write_json(results, out_dir / f"{name}.json", time.perf_counter() - start)
         return name, results
 
     start = time.perf_counter()
@@ -112,10 +113,10 @@ def grade_batch(args, folder: Path):
                 bar.set_postfix_str(name[:20])
                 bar.update()
     ordered = [(name, rows[name]) for name, _ in students]
-    report.write_csv(ordered, csv_path, names)
+    formats.write_csv(ordered, csv_path, names)
     width = max([len(n) for n, _ in ordered] + [7])
     for name, results in ordered:
-        score, max_score = report.total(results)
+        score, max_score = formats.total(results)
         print(f"{name.ljust(width)}  {score:g} / {max_score:g}")
     elapsed = time.perf_counter() - start
     print(f"graded {len(ordered)} submissions in {elapsed:.1f} s with {args.workers} workers")
@@ -131,7 +132,7 @@ def cmd_grade(args):
     batch = args.batch if args.batch is not None else is_batch(path)
     if args.workers is None:
         args.workers = _cores()
-    from .engine import SandboxUnavailable, preflight
+    from ..engine import SandboxUnavailable, preflight
 
     try:
         preflight()
@@ -142,7 +143,7 @@ def cmd_grade(args):
 
 
 def cmd_validate(args):
-    from .validate import validate
+    from ..tools.validate import validate
 
     return validate(workers=args.workers or _cores())
 
@@ -155,7 +156,35 @@ def cmd_bundle(args):
     return 0
 
 
+# Instructors' and maintainers' tools: `autograder NAME [its own options]`.
+TOOLS = {
+    "build": (
+        "autograder.tools.build",
+        "regenerate release/ and solutions/ from source/ (--check: fail when they are stale)",
+    ),
+    "demo": ("autograder.tools.demo", "build, grade the demo class, print the grade table"),
+    "make-expected": (
+        "autograder.tools.make_expected",
+        "regenerate the stored hidden expected values from the reference",
+    ),
+    "thresholds": (
+        "autograder.tools.thresholds",
+        "measure the training checks over many seeds and write thresholds.md",
+    ),
+    "mutants": ("autograder.tools.mutants", "list the known-bad variants of the reference"),
+    "runtime": (
+        "autograder.sandbox.runtime",
+        "make the readable view of the Python runtime for children now",
+    ),
+}
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TOOLS:  # the tool parses its own options
+        import importlib
+
+        return importlib.import_module(TOOLS[argv[0]][0]).main(argv[1:]) or 0
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -184,6 +213,9 @@ def main(argv=None):
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")
     bundle.add_argument("out", type=Path)
     bundle.set_defaults(run=cmd_bundle)
+
+    for name, (_, text) in TOOLS.items():
+        commands.add_parser(name, help=text, add_help=False)  # listed here, run above
 
     args = parser.parse_args(argv)
     try:

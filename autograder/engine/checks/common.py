@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import feedback, paths
-from ..sandbox import Limits
+from ... import paths
+from ...sandbox import Limits
+from .. import feedback
 
 # Norm-based relative error allowed between a result and the reference. Correct
 # float64 code lands near 1e-15, correct code that computes in float32 near

@@ -54,8 +54,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from sqlalchemy import text
 from traitlets import Integer
 
-from . import paths
-from .engine import grade_submission, load_rubric
+from .. import paths
+from ..engine import grade_submission, load_rubric
 from .nbcheck import TRUSTED_ENV, checks_of_cell, feedback_text
 
 

@@ -11,8 +11,8 @@ pictures. No student file of source/ (they hold the solution markers).
 import zipfile
 from pathlib import Path
 
-from .. import paths
-from ..sandbox import STUDENT_FILES
+from ... import paths
+from ...paths import STUDENT_FILES
 
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = ["numpy>=1.26,<3", "h5py>=3.10,<4", "nltk>=3.8.1,<4", "tqdm>=4.66,<5"]

@@ -11,7 +11,7 @@ import sys
 import threading
 from types import SimpleNamespace
 
-from . import paths
+from .. import paths
 
 ALIAS = "_autograder_reference"
 _lock = threading.Lock()

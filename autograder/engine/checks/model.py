@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...sandbox import Job
 from .. import feedback
-from ..sandbox import Job
 from .common import (
     TOLERANCE,
     Group,

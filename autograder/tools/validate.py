@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
-from . import paths
-from .checks.training import TRAINING
-from .engine import grade_files, load_rubric
+from .. import paths
+from ..engine import grade_files, load_rubric
+from ..engine.checks.training import TRAINING
+from ..paths import STUDENT_FILES
 from .mutants import MUTANTS, apply, textbook
-from .sandbox import STUDENT_FILES
 from .thresholds import TARGETS
 
 

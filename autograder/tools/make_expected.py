@@ -7,7 +7,7 @@ by a random generator, so that they are the same on every numpy; the values
 are the reference's. ``tests/test_engine_expected.py`` regenerates them and
 compares.
 
-    python -m autograder.make_expected [--out DIR]
+    autograder make-expected [--out DIR]
 """
 
 from __future__ import annotations
@@ -17,9 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths, reference
-from .checks.layers import LAYERS, arg_shapes, reference_outputs
-from .checks.model import END, NULL, START, compared_prefix, greedy, param_shapes, reference_model
+from .. import paths
+from ..engine import reference
+from ..engine.checks.layers import LAYERS, arg_shapes, reference_outputs
+from ..engine.checks.model import (
+    END,
+    NULL,
+    START,
+    compared_prefix,
+    greedy,
+    param_shapes,
+    reference_model,
+)
 
 # Dimensions of the stored hidden cases, all different from the notebook's.
 LAYER_DIMS = {

@@ -20,12 +20,8 @@ signals to other processes); then import the student's package and run the
 job's operations one by one.
 """
 
-import ctypes
 import json
 import os
-import resource
-import signal
-import struct
 import sys
 import time
 import traceback
@@ -54,7 +50,7 @@ def setup(job_path):
 
 def remap_loaded_packages(pairs):
     """Packages the interpreter imported at start-up keep searching their submodules
-    where they were found; point them at the runtime's view (see autograder.runtime)."""
+    where they were found; point them at the runtime's view (see runtime.py)."""
     pairs = sorted(pairs, key=lambda pair: -len(pair[0]))
     for module in list(sys.modules.values()):
         search = getattr(module, "__path__", None)
@@ -66,217 +62,6 @@ def remap_loaded_packages(pairs):
                     search[i] = new + entry[len(old) :]
                     break
     sys.path_importer_cache.clear()
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_libc.prctl.restype = ctypes.c_int
-CONFINEMENT = []  # what was applied, written to out/confinement.json
-
-
-def _prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
-    return _libc.prctl(
-        ctypes.c_int(option),
-        ctypes.c_ulong(arg2),
-        ctypes.c_ulong(arg3),
-        ctypes.c_ulong(arg4),
-        ctypes.c_ulong(arg5),
-    )
-
-
-# --- 2. resource limits ------------------------------------------------------
-def set_limits(limits):
-    table = {
-        "as": resource.RLIMIT_AS,
-        "cpu": resource.RLIMIT_CPU,
-        "fsize": resource.RLIMIT_FSIZE,
-        "nofile": resource.RLIMIT_NOFILE,
-        "core": resource.RLIMIT_CORE,
-        "nproc": resource.RLIMIT_NPROC,
-    }
-    for key, value in limits.items():
-        if value is not None:
-            soft, hard = value if isinstance(value, list) else (value, value)
-            resource.setrlimit(table[key], (soft, hard))
-    CONFINEMENT.append("rlimits")
-
-
-# --- 3. a uid of our own ----------------------------------------------------
-def drop_root(uid, gid):
-    if os.getuid() != 0 or uid is None:
-        return
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)  # from uid 0 to another uid: every capability goes
-    CONFINEMENT.append(f"uid {uid}")
-
-
-# --- 4. die with the parent ---------------------------------------------------
-PR_SET_PDEATHSIG = 1
-PR_SET_NO_NEW_PRIVS = 38
-
-
-def die_with_parent(parent_pid):
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:
-        os._exit(70)
-
-
-# --- 5. Landlock ---------------------------------------------------------------
-SYS_landlock_create_ruleset = 444
-SYS_landlock_add_rule = 445
-SYS_landlock_restrict_self = 446
-LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1, 2, 4, 8
-LL_FILE_RIGHTS = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | (1 << 14) | (1 << 15)
-LL_READ = LL_EXECUTE | LL_READ_FILE | LL_READ_DIR
-
-
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [
-        ("handled_access_fs", ctypes.c_uint64),
-        ("handled_access_net", ctypes.c_uint64),
-        ("scoped", ctypes.c_uint64),
-    ]
-
-
-class _PathBeneath(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-def landlock(read_paths, rw_paths):
-    if os.uname().machine != "x86_64":
-        return
-    abi = _libc.syscall(SYS_landlock_create_ruleset, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    if abi < 1:
-        return
-    fs = (1 << 13) - 1
-    if abi >= 2:
-        fs |= 1 << 13  # REFER
-    if abi >= 3:
-        fs |= 1 << 14  # TRUNCATE
-    if abi >= 5:
-        fs |= 1 << 15  # IOCTL_DEV
-    attr = _RulesetAttr(fs, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
-    size = 8 if abi < 4 else (16 if abi < 6 else 24)
-    ruleset = _libc.syscall(
-        SYS_landlock_create_ruleset, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)
-    )
-    if ruleset < 0:
-        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
-    rules = [(p, LL_READ) for p in read_paths] + [(p, fs) for p in rw_paths]
-    rules.append(("/dev/null", LL_READ_FILE | LL_WRITE_FILE))
-    for path, rights in rules:
-        try:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            if not os.path.isdir(path):
-                rights &= LL_FILE_RIGHTS
-            rule = _PathBeneath(rights & fs, fd)
-            if _libc.syscall(SYS_landlock_add_rule, ruleset, 1, ctypes.byref(rule), 0) < 0:
-                raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
-        finally:
-            os.close(fd)
-    if _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
-        raise OSError(ctypes.get_errno(), "no_new_privs")
-    if _libc.syscall(SYS_landlock_restrict_self, ruleset, 0) < 0:
-        raise OSError(ctypes.get_errno(), "landlock_restrict_self")
-    os.close(ruleset)
-    CONFINEMENT.append(f"landlock abi {abi}")
-
-
-# --- 6. seccomp ------------------------------------------------------------------
-AUDIT_ARCH_X86_64 = 0xC000003E
-RET_ALLOW = 0x7FFF0000
-RET_KILL = 0x80000000
-RET_EPERM = 0x00050000 | 1
-RET_ENOSYS = 0x00050000 | 38
-CLONE_THREAD = 0x00010000
-# x86_64 system call numbers
-DENY = {
-    57: RET_EPERM,  # fork
-    58: RET_EPERM,  # vfork
-    59: RET_EPERM,  # execve
-    322: RET_EPERM,  # execveat
-    435: RET_ENOSYS,  # clone3: the C library falls back to clone
-    101: RET_EPERM,  # ptrace
-    310: RET_EPERM,  # process_vm_readv
-    311: RET_EPERM,  # process_vm_writev
-    41: RET_EPERM,  # socket
-    53: RET_EPERM,  # socketpair
-    424: RET_EPERM,  # pidfd_send_signal
-    434: RET_EPERM,  # pidfd_open
-    438: RET_EPERM,  # pidfd_getfd
-    165: RET_EPERM,  # mount
-    166: RET_EPERM,  # umount2
-    272: RET_EPERM,  # unshare
-    308: RET_EPERM,  # setns
-    155: RET_EPERM,  # pivot_root
-    161: RET_EPERM,  # chroot
-    321: RET_EPERM,  # bpf
-    298: RET_EPERM,  # perf_event_open
-    248: RET_EPERM,  # add_key
-    249: RET_EPERM,  # request_key
-    250: RET_EPERM,  # keyctl
-    323: RET_EPERM,  # userfaultfd
-    425: RET_EPERM,  # io_uring_setup
-    169: RET_EPERM,  # reboot
-}
-SELF_TARGETED = (62, 200, 234, 129, 297)  # kill, tkill, tgkill, rt_(tg)sigqueueinfo
-
-
-def _bpf(code, jt, jf, k):
-    return struct.pack("HBBI", code, jt, jf, k & 0xFFFFFFFF)
-
-
-def seccomp(self_pid):
-    if os.uname().machine != "x86_64":
-        return
-    LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
-    prog = [
-        _bpf(LD, 0, 0, 4),  # arch
-        _bpf(JEQ, 1, 0, AUDIT_ARCH_X86_64),
-        _bpf(RET, 0, 0, RET_KILL),
-        _bpf(LD, 0, 0, 0),  # syscall number
-        _bpf(JGE, 0, 1, 0x40000000),  # the x32 ABI
-        _bpf(RET, 0, 0, RET_EPERM),
-    ]
-    for nr, ret in DENY.items():
-        prog += [_bpf(JEQ, 0, 1, nr), _bpf(RET, 0, 0, ret)]
-    # clone: threads only
-    prog += [
-        _bpf(JEQ, 0, 4, 56),
-        _bpf(LD, 0, 0, 16),
-        _bpf(JSET, 0, 1, CLONE_THREAD),
-        _bpf(RET, 0, 0, RET_ALLOW),
-        _bpf(RET, 0, 0, RET_EPERM),
-    ]
-    # signals: only to this very process (pid 0 is its own process group)
-    for nr in SELF_TARGETED:
-        prog += [
-            _bpf(LD, 0, 0, 0),
-            _bpf(JEQ, 0, 5, nr),
-            _bpf(LD, 0, 0, 16),
-            _bpf(JEQ, 2, 0, self_pid),
-            _bpf(JEQ, 1, 0, 0) if nr == 62 else _bpf(JEQ, 1, 0, self_pid),
-            _bpf(RET, 0, 0, RET_EPERM),
-            _bpf(RET, 0, 0, RET_ALLOW),
-        ]
-    prog.append(_bpf(RET, 0, 0, RET_ALLOW))
-    code = b"".join(prog)
-    buf = ctypes.create_string_buffer(code, len(code))
-
-    class _Fprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    fprog = _Fprog(len(prog), ctypes.addressof(buf))
-    if _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
-        raise OSError(ctypes.get_errno(), "no_new_privs")
-    if _libc.syscall(317, 1, 0, ctypes.byref(fprog)) != 0:  # seccomp(SET_MODE_FILTER)
-        raise OSError(ctypes.get_errno(), "seccomp")
-    CONFINEMENT.append("seccomp")
 
 
 class CappedStream:
@@ -300,22 +85,19 @@ class CappedStream:
         return False
 
 
-def confine():
-    set_limits(SPEC["limits"])
-    drop_root(SPEC.get("uid"), SPEC.get("gid"))
-    die_with_parent(SPEC["parent_pid"])
-    # A kernel or container without Landlock or seccomp must not stop grading:
-    # what could not be applied is recorded, and the parent warns about it.
-    try:
-        landlock(SPEC["read_paths"], [SANDBOX])
-    except OSError as exc:
-        CONFINEMENT.append(f"no landlock ({exc})")
-    try:
-        seccomp(os.getpid())
-    except OSError as exc:
-        CONFINEMENT.append(f"no seccomp ({exc})")
+def confine(walls):
+    """Raise every wall (the module confine.py beside this file) and record which ones
+    are up for the parent."""
+    applied = walls.apply(
+        limits=SPEC["limits"],
+        uid=SPEC.get("uid"),
+        gid=SPEC.get("gid"),
+        parent_pid=SPEC["parent_pid"],
+        read_paths=SPEC["read_paths"],
+        write_paths=[SANDBOX],
+    )
     with open(os.path.join(OUT, "confinement.json"), "w") as f:
-        json.dump(CONFINEMENT, f)
+        json.dump(applied, f)
 
 
 # --- running the job ---------------------------------------------------------------
@@ -480,9 +262,22 @@ def status(index, record):
         json.dump(record, f)
 
 
+def load_walls():
+    """confine.py, the module beside this file (python -I puts no folder of ours on the
+    search path)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confine.py")
+    spec = importlib.util.spec_from_file_location("confine", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main():
+    walls = load_walls()
     setup(sys.argv[1])
-    confine()
+    confine(walls)
     sys.stdout = CappedStream(sys.stdout, SPEC["output_cap"])
     sys.stderr = CappedStream(sys.stderr, SPEC["output_cap"])
     os.chdir(SANDBOX)

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import STUDENT_FILES
 from . import runtime as runtimes
 
 CHILD = Path(__file__).resolve().parent / "child.py"
-STUDENT_FILES = ("rnn_layers.py", "rnn.py")
 MAX_ARRAY_BYTES = 64 << 20
 MAX_STATUS_BYTES = 64 << 10
 LOG_BYTES = 16 << 10

@@ -9,7 +9,7 @@
 
 Each output is a pipeline of small steps: collect the source files, transform
 each one, then write the tree (or, with ``--check``, compare it with what is
-committed). Run it as ``python -m autograder.build [--check]``.
+committed). Run it as ``autograder build [--check]`` (``make assignment``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "rnn_captioning"
+from ..paths import ASSIGNMENT, course_root
+
+ROOT = course_root()
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -319,7 +320,7 @@ def differences(folder: Path, files: dict[str, bytes]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m autograder.build",
+        prog="autograder build",
         description="Regenerate release/ and solutions/ from source/.",
     )
     parser.add_argument(

@@ -16,19 +16,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import mutants
+from .. import paths
+from ..paths import STUDENT_FILES
+from . import mutants
 
-ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "rnn_captioning"
-STUDENT_FILES = ("rnn_layers.py", "rnn.py")
+ROOT = paths.course_root()
 
 DEMO_BUG = "rnn_backward_no_carried_dh"
 
 
 def make_submissions(folder: Path) -> list[str]:
     """Write the demo submissions into folder, one sub-folder each."""
-    solutions = ROOT / "solutions" / ASSIGNMENT / "captioning"
-    stubs = ROOT / "release" / ASSIGNMENT / "captioning"
+    solutions, stubs = paths.reference_dir(), paths.release_dir()
     reference = {name: (solutions / name).read_bytes() for name in STUDENT_FILES}
     bug = next(m for m in mutants.MUTANTS if m.name == DEMO_BUG)
     submissions = {
@@ -58,7 +57,7 @@ def print_table(csv_path: Path) -> None:
         print(column.ljust(width) + "".join(row[column].rjust(20) for row in rows))
 
 
-def main() -> int:
+def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         submissions = Path(tmp) / "submissions"
         names = make_submissions(submissions)

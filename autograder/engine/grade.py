@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths, reference, sandbox
+from .. import paths
+from ..sandbox import Job, candidate_walls, run_job, use_walls
+from . import reference
 from .checks import GROUPS
 from .checks.common import Context, Verdict
-from .sandbox import Job, run_job
 from .submission import SubmissionError, locate
 
 
@@ -124,7 +125,7 @@ def preflight():
         if _proven:
             return _proven[0]
         tried = []
-        for walls, why_not in sandbox.candidate_walls():
+        for walls, why_not in candidate_walls():
             if walls is None:
                 tried.append(f"a uid of its own: {why_not}")
                 continue
@@ -133,7 +134,7 @@ def preflight():
                 if not any(c.startswith("landlock") for c in applied):
                     why = "as root without a uid of its own, only Landlock could protect your files"
             if why is None:
-                sandbox.use_walls(walls)
+                use_walls(walls)
                 print(_walls_text(walls, applied), file=sys.stderr)
                 _proven.append(walls)
                 return walls

@@ -249,12 +249,10 @@ def describe(runtime):
     return "the Python runtime in place"
 
 
-def main():
-    """`python -m autograder.runtime`: make the view now and say where it is."""
-    runtime = plan(own_uid=os.geteuid() == 0)
-    print(describe(runtime))
-    if __debug__ and runtime.view is None and os.geteuid() == 0:
-        print("(every uid can already read the standard library and numpy)")
+def main(argv=None):
+    """`autograder runtime`: make the view now (as root) and say where children import from."""
+    print(describe(plan(own_uid=os.geteuid() == 0)))
+    return 0
 
 
 if __name__ == "__main__":

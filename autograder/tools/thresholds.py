@@ -1,13 +1,13 @@
 """Measure the training checks: the reference's scores over many seeds, and the bugs'.
 
-    python -m autograder.thresholds [--seeds 2000] [--mutant-seeds 50] [--workers 2]
-    python -m autograder.thresholds --render     # thresholds.md again from thresholds.json
+    autograder thresholds [--seeds 2000] [--mutant-seeds 50] [--workers 2]
+    autograder thresholds --render     # thresholds.md again from thresholds.json
 
 For each training check, trains the reference solution exactly as the check
 trains a submission (same data draw, initial parameters, Adam loop and
 evaluation by the reference) for many seeds, then does the same for the
 mutants that the check is meant to catch. The raw scores go to
-``autograder/thresholds.json``; ``autograder/thresholds.md`` is rendered from
+``thresholds.json``; ``thresholds.md`` (both in ``autograder/engine/checks/``) is rendered from
 them: the distributions, the observed failure rate of one run of the
 reference, and the rate implied for the check as graded, where a failed run
 is repeated with fresh independent draws up to ``attempts`` times. Trusted
@@ -29,11 +29,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import paths, reference
-from .checks import training
-from .child import train_loop
+from .. import paths
+from ..engine import reference
+from ..engine.checks import training
+from ..paths import STUDENT_FILES
+from ..sandbox.child import train_loop
 from .mutants import MUTANTS, apply
-from .sandbox import STUDENT_FILES
 
 # The bugs each training check is there for: a model that does not really
 # learn (the targets, the carried gradient, the image features).
@@ -42,8 +43,8 @@ TARGETS = {
     "lstm_overfit": ["loss_targets_not_shifted", "lstm_backward_weights_overwritten"],
     "lstm_bleu": ["loss_ignores_features", "sample_no_feedback"],
 }
-OUT = paths.PACKAGE / "thresholds.md"
-RAW = paths.PACKAGE / "thresholds.json"
+OUT = paths.THRESHOLDS.with_suffix(".md")
+RAW = paths.THRESHOLDS.with_suffix(".json")
 MUTANT_SEED_BASE = 1_000_000  # bugs are measured on seeds the reference never saw
 CONFIDENCE = 0.95
 
@@ -222,7 +223,7 @@ def render(record):
     lines = [
         "# Thresholds of the training checks",
         "",
-        "Made by `python -m autograder.thresholds` on the synthetic data set: each check's",
+        "Made by `autograder thresholds` on the synthetic data set: each check's",
         "training run repeated with the reference solution over many seeds (a fresh draw of",
         "captions, initial parameters and minibatches each, as at grading time), then with",
         "the bugs the check is meant to catch, on other seeds. Lower is better for the",

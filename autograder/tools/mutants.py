@@ -355,3 +355,10 @@ def apply(mutant: Mutant, files: dict) -> dict:
 def textbook(files: dict) -> dict:
     """The reference files with every TODO function replaced by its textbook version."""
     return replace_functions(files, TEXTBOOK)
+
+
+def main(argv=None):
+    """`autograder mutants`: each known-bad variant and the checks that must catch it."""
+    for mutant in MUTANTS:
+        print(f"{mutant.name}: caught by {', '.join(mutant.caught_by)}")
+    return 0

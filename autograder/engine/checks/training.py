@@ -8,9 +8,9 @@ takes the student's word for a loss: it evaluates the trained parameters with
 the reference model, and decodes them greedily with the reference to check
 the student's captions before scoring their BLEU.
 
-The configurations and thresholds are in ``TRAINING``; ``autograder/thresholds.md``
+The configurations and thresholds are in ``TRAINING``; ``thresholds.md`` beside this file
 records the reference's distribution over seeds that they were chosen from
-(``python -m autograder.thresholds`` measures it again).
+(``autograder thresholds`` measures it again).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import paths, reference
-from ..sandbox import Job, Limits
+from ... import paths
+from ...sandbox import Job, Limits
+from .. import reference
 from .common import Group, Plan, Verdict, fetch, op_problem
 from .model import PARAM_SHAPES, caption_problem, compared_prefix, greedy
 

@@ -12,7 +12,8 @@ import os
 import zipfile
 from pathlib import Path, PurePosixPath
 
-STUDENT_FILES = ("rnn_layers.py", "rnn.py")
+from ..paths import STUDENT_FILES
+
 MAX_FILE_BYTES = 1 << 20
 IGNORED_DIRS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git", "node_modules"}
 

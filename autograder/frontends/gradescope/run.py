@@ -28,7 +28,7 @@ def main(argv=None):
     start = time.perf_counter()
     try:
         import autograder
-        from autograder import report
+        from autograder.engine import formats as report
 
         print(f"grader: {Path(autograder.__file__).parent}")
         from autograder.engine import grade_submission

@@ -1,0 +1,31 @@
+"""The sandbox: what runs student code, and nothing else.
+
+``runner`` (parent side) prepares a job folder, starts ``child.py`` under the
+walls of ``confine`` with the imports of ``runtime``, and collects plain
+arrays once the child is dead; ``jobs`` is the protocol between the two. The
+child knows nothing of expected values, tolerances or the rubric.
+"""
+
+from .runner import (
+    Job,
+    Limits,
+    Outcome,
+    Walls,
+    candidate_walls,
+    default_walls,
+    leftover_processes,
+    run_job,
+    use_walls,
+)
+
+__all__ = [
+    "Job",
+    "Limits",
+    "Outcome",
+    "Walls",
+    "candidate_walls",
+    "default_walls",
+    "leftover_processes",
+    "run_job",
+    "use_walls",
+]
