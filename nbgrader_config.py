@@ -27,11 +27,14 @@ try:
 except Exception as exc:  # noqa: BLE001
     print(f"nbgrader_config.py: autograder.frontends.nbgrader_plugin: {exc!r}", file=sys.stderr)
 
-ASSIGNMENT = "rnn_captioning"
 # The files students edit and submit. autograde copies every non-notebook file
 # of source/<assignment>/ over the submission unless it is listed here, which
-# would grade every student on the instructor's solution.
-STUDENT_FILES = ["captioning/rnn_layers.py", "captioning/rnn.py"]
+# would grade every student on the instructor's solution. autograder.paths has
+# no dependencies: found beside this file, it imports wherever nbgrader runs.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from autograder.paths import ASSIGNMENT, STUDENT_FILES  # noqa: E402
+
+STUDENT_FILES = [f"captioning/{name}" for name in STUDENT_FILES]
 
 c.CourseDirectory.course_id = "rnn-captioning"
 

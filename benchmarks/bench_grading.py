@@ -16,8 +16,7 @@ from pathlib import Path
 
 from bench_common import ROOT, Row, fmt_time, run, skipped, tail
 
-STUDENT_FILES = ("rnn_layers.py", "rnn.py")
-ASSIGNMENT = "rnn_captioning"
+from autograder.paths import ASSIGNMENT, STUDENT_FILES
 
 
 class Unavailable(Exception):
@@ -26,8 +25,8 @@ class Unavailable(Exception):
 
 def cli_available() -> str | None:
     """None if `autograder grade` is there with the options we use, else why not."""
-    if not (ROOT / "autograder" / "cli.py").exists():
-        return "not available yet: no autograder/cli.py"
+    if not (ROOT / "autograder" / "__main__.py").exists():
+        return "not available yet: no autograder command"
     _, proc = run([sys.executable, "-m", "autograder", "grade", "--help"], cwd=ROOT, timeout=60)
     if proc.returncode != 0:
         return f"not available yet: `autograder grade --help` failed: {tail(proc.stderr, 1)}"

@@ -1,4 +1,4 @@
-"""Benchmarks of the assignment, printed as one table (SPEC §7, `make bench`).
+"""Benchmarks of the assignment, printed as one table (`make bench`).
 
     python benchmarks/run.py                      # everything
     python benchmarks/run.py --quick              # fewer sizes and repeats

@@ -8,7 +8,7 @@ Each 48x48 picture shows one or two coloured shapes (circle, square,
 triangle, cross; six colours; small or big; left, right, top, bottom or
 middle) on a grey background, with five captions that describe it, e.g.
 "<START> a big red circle on the left <END>". The files, keys, dtypes and
-special tokens are those of the real data (SPEC §5):
+special tokens are those of the real COCO captioning files:
 
 - coco2014_captions.h5: {train,val}_captions (M, 17) int32 padded with
   <NULL>, {train,val}_image_idxs (M,) int32
@@ -55,7 +55,7 @@ TRAINING_RECIPE (reference solution; numpy 2.4, OpenBLAS, one thread):
   untrained model scores 0.07 to 0.10. With cell_type="rnn": about 11 s,
   val 0.68.
 
-Overfit recipe (SPEC §4): np.random.seed(231); load_coco_data(SYNTHETIC_DIR,
+Overfit recipe (the classic notebooks'): np.random.seed(231); load_coco_data(SYNTHETIC_DIR,
 max_train=50); wordvec 256, hidden 512, float32, Adam lr 5e-3, lr_decay 0.95,
 batch 25, 50 epochs. Measured final losses: RNN 0.022 to 0.053 over 13
 seeds (231, 0-11), LSTM 0.068 to 0.113 over 4 seeds (231, 0-2).

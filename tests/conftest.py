@@ -1,8 +1,6 @@
 """Paths and helpers shared by the project's own tests."""
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,16 +18,9 @@ def load_captioning(assignment_dir: Path, alias: str):
     source/, release/ and solutions/ all hold a package called `captioning`;
     an alias keeps them apart in one test process.
     """
-    if alias in sys.modules:
-        return sys.modules[alias]
-    init = assignment_dir / "captioning" / "__init__.py"
-    spec = importlib.util.spec_from_file_location(
-        alias, init, submodule_search_locations=[str(init.parent)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[alias] = module
-    spec.loader.exec_module(module)
-    return module
+    from autograder.engine.reference import import_package_as
+
+    return import_package_as(alias, assignment_dir / "captioning")
 
 
 @pytest.fixture(scope="session")
@@ -44,23 +35,39 @@ def stubs():
     return load_captioning(RELEASE, "stub_captioning")
 
 
-def child_processes():
-    """Live processes of the children this test process started (other graders may run
-    on the machine): under the uids it handed out, or its own children."""
-    from autograder.sandbox import runner as sandbox
+def _record_child_uids():
+    """Remember every uid a child of this test process gets (other graders on the
+    machine have children under uids of the same range)."""
+    from autograder.sandbox import runner
 
-    issued = set(sandbox.ISSUED_UIDS)
+    issued, fresh_uid = [], runner._fresh_uid
+
+    def recording():
+        uid = fresh_uid()
+        issued.append(uid)
+        return uid
+
+    runner._fresh_uid = recording
+    return issued
+
+
+ISSUED_UIDS = _record_child_uids()
+
+
+def child_processes():
+    """Live processes of the children this test process started: under the uids they
+    were given, or its own children."""
+    from autograder.sandbox.runner import process_uids
+
     found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                status = Path(f"/proc/{entry.name}/status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields["State"].split()[0] == "Z":
-                continue
-            mine = int(fields["Uid"].split()[0]) in issued or int(fields["PPid"]) == os.getpid()
-            if mine and entry.name != str(os.getpid()):
-                found.append(int(entry.name))
+    for pid, uid in process_uids(include_zombies=False).items():
+        if pid == os.getpid():
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        ppid = int(dict(line.split(":", 1) for line in status.splitlines())["PPid"])
+        if uid in ISSUED_UIDS or ppid == os.getpid():
+            found.append(pid)
     return found

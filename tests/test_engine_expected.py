@@ -31,7 +31,7 @@ def test_regenerating_gives_the_stored_values(name):
 
 
 def test_hidden_inputs_differ_from_the_notebook_ones():
-    # SPEC §4: the visible checks use these shapes; the hidden ones must not.
+    # The visible checks use the published notebooks' shapes; the hidden ones must not.
     visible = {
         "rnn_step_forward": {"N": 3, "D": 10, "H": 4},
         "rnn_forward": {"N": 2, "T": 3, "D": 4, "H": 5},

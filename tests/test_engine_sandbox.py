@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder import paths
-from autograder.sandbox import Job, Limits, leftover_processes, run_job
+from autograder.sandbox import Job, Limits, jobs, leftover_processes, run_job
 from conftest import child_processes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +25,8 @@ TEN_SECONDS = Limits(wall=10)
 def probe(code, fn="probe", limits=TEN_SECONDS, outs=("r",)):
     """Run `fn` of a student module made of `code`; return the outcome."""
     files = {"rnn_layers.py": code.encode(), "rnn.py": b""}
-    op = {"op": "call", "fn": f"rnn_layers.{fn}", "args": [], "out": [{"save": o} for o in outs]}
-    return run_job(Job(ops=[op], limits=limits), files, PROVIDED)
+    step = jobs.call("probe", "rnn_layers", fn, [], [jobs.Save(o) for o in outs])
+    return run_job(Job(steps=[step], limits=limits), files, PROVIDED)
 
 
 def test_a_plain_call_returns_its_array():
@@ -169,7 +169,7 @@ def probe():
         blocks.append(bytearray(50 << 20))
 """
     outcome = probe(code, limits=Limits(wall=10, memory=400 << 20))
-    assert outcome.statuses[0]["type"] == "MemoryError"
+    assert outcome.status("probe")["type"] == "MemoryError"
 
 
 def test_printing_is_capped_and_raw_writes_stop_at_the_file_size_limit():
@@ -181,8 +181,8 @@ def test_printing_is_capped_and_raw_writes_stop_at_the_file_size_limit():
         limits=Limits(wall=10, fsize=4 << 20),
     )
     # Python ignores SIGXFSZ: the write past the limit fails with EFBIG instead.
-    assert flooded.statuses[0]["type"] == "OSError"
-    assert "too large" in flooded.statuses[0]["message"]
+    assert flooded.status("probe")["type"] == "OSError"
+    assert "too large" in flooded.status("probe")["message"]
 
 
 def test_an_ndarray_subclass_is_not_a_result():
@@ -195,8 +195,8 @@ def probe():
     return np.zeros(3).view(Liar)
 """
     outcome = probe(code)
-    assert outcome.statuses[0]["ok"] is False
-    assert "numpy.ndarray" in outcome.statuses[0]["message"]
+    assert outcome.status("probe")["ok"] is False
+    assert "numpy.ndarray" in outcome.status("probe")["message"]
     assert outcome.array("r")[0] is None
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from autograder import paths
 from autograder.engine import grade as engine
-from autograder.sandbox import Job, Walls, run_job, runner, runtime
+from autograder.sandbox import Job, Walls, jobs, run_job, runner, runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 FUTURE = b"from __future__ import print_function, division\n"
@@ -59,8 +59,9 @@ def test_starting_a_process_stays_refused():
         b"    except OSError:\n"
         b"        return np.array([0])\n"
     )
-    op = {"op": "call", "fn": "rnn_layers.probe", "args": [], "out": [{"save": "r"}]}
-    outcome = run_job(Job(ops=[op]), {"rnn_layers.py": code, "rnn.py": b""}, paths.provided_dir())
+    step = jobs.call("probe", "rnn_layers", "probe", [], [jobs.Save("r")])
+    files = {"rnn_layers.py": code, "rnn.py": b""}
+    outcome = run_job(Job(steps=[step]), files, paths.provided_dir())
     assert "seccomp" in outcome.confinement
     value, why = outcome.array("r")
     assert why is None and value.tolist() == [0]

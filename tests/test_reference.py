@@ -1,4 +1,4 @@
-"""The reference solution: vectorized, and faithful to the API of SPEC §3."""
+"""The reference solution: vectorized, and faithful to the classic API (names, argument order, shapes)."""
 
 import ast
 

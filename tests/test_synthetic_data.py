@@ -170,7 +170,7 @@ print(solver.loss_history[0], solver.loss_history[-1])
 
 @pytest.mark.timeout(250)
 def test_overfitting_recipe_of_the_notebook_reaches_its_target():
-    """SPEC §4 overfit recipe with the reference vanilla RNN (a few seconds):
+    """The classic notebooks' overfit recipe with the reference vanilla RNN (a few seconds):
     the loss falls from about 35 to under 0.1."""
     first, last = map(float, run_single_threaded(["-c", OVERFIT, str(SOURCE)]).split())
     assert first > 20

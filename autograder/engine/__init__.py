@@ -8,6 +8,7 @@ from the rubric -> results (terminal text, Gradescope JSON, CSV)
 from .grade import (
     CheckResult,
     SandboxUnavailable,
+    default_workers,
     grade_files,
     grade_submission,
     load_rubric,
@@ -17,6 +18,7 @@ from .grade import (
 __all__ = [
     "CheckResult",
     "SandboxUnavailable",
+    "default_workers",
     "grade_files",
     "grade_submission",
     "load_rubric",

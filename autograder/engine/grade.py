@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
-from ..sandbox import Job, candidate_walls, run_job, use_walls
+from ..blas import limit_loaded_blas
+from ..sandbox import Job, candidate_walls, jobs, run_job, use_walls
 from . import reference
 from .checks import GROUPS
 from .checks.common import Context, Verdict
@@ -46,6 +47,14 @@ class CheckResult:
     seed: int | None = None  # of the grade's random draws: `grade --seed` repeats them
 
 
+def default_workers():
+    """How many children run at once unless told: one per core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def load_rubric(path=None) -> list:
     """The rubric's checks, in order: dicts with name, points, function, cell, visibility."""
     with open(path or paths.RUBRIC) as f:
@@ -59,11 +68,6 @@ def load_rubric(path=None) -> list:
     if unknown:
         raise ValueError(f"the rubric names checks the engine does not have: {sorted(unknown)}")
     return checks
-
-
-def checks_in_cell(cell, rubric=None) -> list:
-    """The rubric checks that belong to an nbgrader grade cell, in order."""
-    return [c["name"] for c in (rubric or load_rubric()) if c.get("cell") == cell]
 
 
 # What a child must be able to import before anyone is graded: the standard library
@@ -85,10 +89,10 @@ _preflight_lock = threading.Lock()
 def _canary(walls):
     """(None, applied confinement) if a child with these walls imports CANARY_MODULES,
     else (why not, applied confinement)."""
-    job = Job(ops=[{"op": "import", "modules": CANARY_MODULES}])
-    empty = {"rnn_layers.py": b"", "rnn.py": b""}
+    job = Job(steps=[jobs.imports("canary", CANARY_MODULES)])
+    empty = {name: b"" for name in paths.STUDENT_FILES}
     outcome = run_job(job, empty, paths.provided_dir(), walls)
-    record = outcome.statuses[0] if outcome.statuses else None
+    record = outcome.status("canary")
     if record and record.get("ok"):
         return None, outcome.confinement
     if record and record.get("message"):
@@ -173,16 +177,6 @@ def _result(entry, passed, output, seed=None):
     )
 
 
-def _one_blas_thread():
-    """Limit the parent's BLAS to one thread when numpy was imported before the CLI could
-    say so (threadpoolctl, if installed, can still do it)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(limits=1, user_api="blas")
-
-
 @contextlib.contextmanager
 def _quiet():
     """No numpy warning on stderr while judging wild student values (an nbgrader test
@@ -240,7 +234,7 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
     preflight()
     names = {entry["name"] for entry in selected}
     groups = [g for g in GROUPS if names & set(g.checks)]
-    _one_blas_thread()
+    limit_loaded_blas()  # numpy may have been imported before a front end could say so
     seed = secrets.randbits(32) if seed is None else int(seed)
     ref = reference.load()
 

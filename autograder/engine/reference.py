@@ -9,6 +9,7 @@ import importlib
 import importlib.util
 import sys
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 from .. import paths
@@ -17,17 +18,24 @@ ALIAS = "_autograder_reference"
 _lock = threading.Lock()
 
 
+def import_package_as(alias, folder):
+    """Import the package in `folder` (a `captioning/` folder: source/, release/,
+    solutions/ and mutants all hold one) as `alias`, once; the package module."""
+    if alias not in sys.modules:
+        init = Path(folder) / "__init__.py"
+        spec = importlib.util.spec_from_file_location(
+            alias, init, submodule_search_locations=[str(init.parent)]
+        )
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[alias] = package
+        spec.loader.exec_module(package)
+    return sys.modules[alias]
+
+
 def load() -> SimpleNamespace:
     """The reference modules: rnn_layers, rnn, layers, optim."""
     with _lock:
-        if ALIAS not in sys.modules:
-            init = paths.reference_dir() / "__init__.py"
-            spec = importlib.util.spec_from_file_location(
-                ALIAS, init, submodule_search_locations=[str(init.parent)]
-            )
-            package = importlib.util.module_from_spec(spec)
-            sys.modules[ALIAS] = package
-            spec.loader.exec_module(package)
+        import_package_as(ALIAS, paths.reference_dir())
         return SimpleNamespace(
             rnn_layers=importlib.import_module(f"{ALIAS}.rnn_layers"),
             rnn=importlib.import_module(f"{ALIAS}.rnn"),

@@ -14,12 +14,9 @@ was graded (no such path, or student code cannot run confined on this machine).
 
 from __future__ import annotations
 
-import os
+from ..blas import one_thread_by_default
 
-# One BLAS thread in the parent too, set before numpy is first imported: the
-# parent's matrices are tiny, and BLAS threads only spin against the children.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+one_thread_by_default()  # in the parent too, before numpy is first imported
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
@@ -27,15 +24,8 @@ import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor, as_completed  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from ..engine import formats  # noqa: E402
+from ..engine import default_workers, formats  # noqa: E402
 from ..engine.submission import looks_like_submission  # noqa: E402
-
-
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def students_in(folder: Path):
@@ -131,7 +121,7 @@ def cmd_grade(args):
         return 2
     batch = args.batch if args.batch is not None else is_batch(path)
     if args.workers is None:
-        args.workers = _cores()
+        args.workers = default_workers()
     from ..engine import SandboxUnavailable, preflight
 
     try:
@@ -145,7 +135,7 @@ def cmd_grade(args):
 def cmd_validate(args):
     from ..tools.validate import validate
 
-    return validate(workers=args.workers or _cores())
+    return validate(workers=args.workers or default_workers())
 
 
 def cmd_bundle(args):
@@ -193,7 +183,12 @@ def main(argv=None):
     grade.add_argument("--json", type=Path, help="Gradescope-schema JSON (one submission)")
     grade.add_argument("--csv", type=Path, help="CSV of the scores")
     grade.add_argument("--out-dir", type=Path, help="where the JSON and CSV files go")
-    grade.add_argument("--workers", type=int, help="children run at once (default: cores)")
+    grade.add_argument(
+        "--workers",
+        type=int,
+        help="child processes running student code at once (default: one per core): the "
+        "check groups of one submission, or that many submissions of a folder at a time",
+    )
     grade.add_argument(
         "--seed",
         type=int,
@@ -207,7 +202,9 @@ def main(argv=None):
     validate = commands.add_parser(
         "validate", help="grade the reference, the stubs and the mutants of the reference"
     )
-    validate.add_argument("--workers", type=int)
+    validate.add_argument(
+        "--workers", type=int, help="submissions graded at once (default: one per core)"
+    )
     validate.set_defaults(run=cmd_validate)
 
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")

@@ -55,7 +55,8 @@ from sqlalchemy import text
 from traitlets import Integer
 
 from .. import paths
-from ..engine import grade_submission, load_rubric
+from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
+from ..engine import default_workers, grade_submission, load_rubric
 from .nbcheck import TRUSTED_ENV, checks_of_cell, feedback_text
 
 
@@ -95,7 +96,6 @@ def linear_is_ignored(filename, ignore_globs=None):
 NBGRADER_IS_IGNORED = utils.is_ignored
 utils.is_ignored = linear_is_ignored
 
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 # Taken when nbgrader imports this module, before it starts any kernel.
 TRUSTED_DIGEST = trusted_files_digest()
@@ -208,7 +208,9 @@ def _restore_gradebook(run, db_url, log):
 class StartTrustedGrading(NbGraderPreprocessor):
     """Grade a student's .py files with the engine before any of the student's kernels runs."""
 
-    workers = Integer(2, help="Child processes the engine runs at the same time.").tag(config=True)
+    workers = Integer(
+        0, help="Child processes the engine runs at the same time (0: one per core)."
+    ).tag(config=True)
     kernel_blas_threads = Integer(
         1,
         help="BLAS threads of the kernels (unless the environment already sets them): the "
@@ -230,7 +232,7 @@ class StartTrustedGrading(NbGraderPreprocessor):
                 )
             submission = resources["metadata"]["path"]
             start = time.perf_counter()
-            results = grade_submission(submission, workers=self.workers)
+            results = grade_submission(submission, workers=self.workers or default_workers())
             self.log.info(
                 "Graded %s with the trusted engine in %.1f s: %g of %g points",
                 submission,

@@ -6,10 +6,9 @@ arrays once the child is dead; ``jobs`` is the protocol between the two. The
 child knows nothing of expected values, tolerances or the rubric.
 """
 
+from . import jobs
+from .jobs import Job, Limits, Outcome
 from .runner import (
-    Job,
-    Limits,
-    Outcome,
     Walls,
     candidate_walls,
     default_walls,
@@ -19,6 +18,7 @@ from .runner import (
 )
 
 __all__ = [
+    "jobs",
     "Job",
     "Limits",
     "Outcome",

@@ -107,7 +107,7 @@ class OpError(Exception):
 
 def where(tb):
     """The last frame of a traceback that lies in the student's files."""
-    student = ("rnn_layers.py", "rnn.py")
+    student = SPEC["student_files"]
     last = None
     for frame in traceback.extract_tb(tb):
         if os.path.basename(frame.filename) in student and frame.filename.startswith(SANDBOX):
@@ -193,7 +193,7 @@ class Runner:
             model = cls(op["word_to_idx"], **kwargs)
             for key, name in op.get("params", {}).items():
                 model.params[key] = load_input(name)
-            self.objs[op["name"]] = model
+            self.objs[op["obj"]] = model
         elif kind == "params":
             model = self.arg({"obj": op["obj"]})
             for key, name in op["params"].items():
@@ -222,26 +222,20 @@ class Runner:
         adam = self.module("optim").adam
         model = self.arg({"obj": op["obj"]})
         features, captions = load_input(op["features"]), load_input(op["captions"])
-        rng = np.random.RandomState(op["seed"])
-        losses = train_loop(
-            model,
-            features,
-            captions,
-            rng,
-            op["iterations"],
-            op["batch_size"],
-            op["lr"],
-            op["lr_decay"],
-            adam,
-        )
+        losses = train_loop(model, features, captions, adam, **op["training"])
         self.save(op["save_losses"], np.asarray(losses, dtype=np.float64), "loss history")
         for key in op["keys"]:
             self.save(f"{op['save_params']}.{key}", model.params[key], f"params[{key!r}]")
 
 
-def train_loop(model, features, captions, rng, iterations, batch_size, lr, lr_decay, adam):
-    """The training of the overfit and BLEU checks; the parent runs it on the reference
-    to choose their thresholds. Returns the loss of every iteration."""
+def train_loop(model, features, captions, adam, *, iterations, batch_size, lr, lr_decay, seed):
+    """The training of the overfit and BLEU checks (the fields of
+    autograder.sandbox.jobs.Training): Adam on minibatches drawn with `seed`. The
+    parent runs it on the reference to choose their thresholds. Returns the loss of
+    every iteration."""
+    import numpy  # the child's own, or the parent's when the thresholds are measured
+
+    rng = numpy.random.RandomState(seed)
     configs = {p: {"learning_rate": lr} for p in model.params}
     per_epoch = max(len(captions) // batch_size, 1)
     losses = []
@@ -257,8 +251,8 @@ def train_loop(model, features, captions, rng, iterations, batch_size, lr, lr_de
     return losses
 
 
-def status(index, record):
-    with open(os.path.join(OUT, f"status_{index}.json"), "w") as f:
+def status(step, record):
+    with open(os.path.join(OUT, f"status_{step}.json"), "w") as f:
         json.dump(record, f)
 
 
@@ -283,8 +277,8 @@ def main():
     os.chdir(SANDBOX)
     np.random.seed(SPEC["seed"])
     runner = Runner()
-    for index, op in enumerate(SPEC["ops"]):
-        status(index, {"state": "running"})
+    for op in SPEC["steps"]:
+        status(op["name"], {"state": "running"})
         start = time.perf_counter()
         record = {"state": "done", "ok": True}
         try:
@@ -301,7 +295,7 @@ def main():
                 "where": where(exc.__traceback__),
             }
         record["seconds"] = time.perf_counter() - start
-        status(index, record)
+        status(op["name"], record)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # no atexit handlers or finalizers of student objects

@@ -1,13 +1,17 @@
 """Run one job of student code in a confined child process (the parent side).
 
-A job is a list of operations for ``autograder/child.py`` plus the input
-arrays they read. ``run_job`` builds a fresh sandbox directory holding only
-the two student files, trusted copies of the provided modules, the inputs and
-the job description; starts the child in a new session with an allow-listed
-environment; waits at most the wall-clock limit; kills the child's whole
-process group and every process left under the child's uid; and only then
-reads what the child wrote. Arrays are loaded without pickle, from regular
-files only, and handed out as plain numeric ``np.ndarray`` or not at all.
+``run_job`` is three steps:
+
+- ``prepare``: a fresh job folder holding a box for the child with only the
+  student's files, trusted copies of the provided modules, the inputs and
+  the job description (steps, limits, walls, runtime), owned by the child's
+  uid when it has one;
+- ``run``: start ``child.py`` in a new session with an allow-listed
+  environment, wait at most the wall-clock limit, then kill the child's whole
+  process group and every process left under its uid;
+- ``collect``: only then read what the child wrote. Arrays are loaded
+  without pickle, from regular files only, and handed out as plain numeric
+  ``np.ndarray`` or not at all; status records are cut to known keys.
 """
 
 import json
@@ -22,83 +26,20 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
 from ..paths import STUDENT_FILES
 from . import runtime as runtimes
+from .jobs import Job, Outcome
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 MAX_ARRAY_BYTES = 64 << 20
 MAX_STATUS_BYTES = 64 << 10
 LOG_BYTES = 16 << 10
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one child may use.
-
-    CPU time is the limit that counts, as it does not depend on how busy the
-    machine is: a loop that computes is stopped by the kernel after `cpu`
-    seconds (SIGXCPU, then SIGKILL a second later). The wall clock, enforced
-    by the parent, is the backstop for code that sleeps or waits.
-    """
-
-    cpu: int = 10  # seconds of CPU time (RLIMIT_CPU)
-    wall: float = 30.0  # seconds of real time
-    memory: int = 512 << 20  # bytes of address space (RLIMIT_AS)
-    fsize: int = 16 << 20  # bytes any one written file may reach (RLIMIT_FSIZE)
-    nofile: int = 64
-    output: int = 64 << 10  # characters of print() output kept
-
-    def scaled(self, factor):
-        """The same limits with the times multiplied by `factor`."""
-        return replace(self, cpu=max(1, round(self.cpu * factor)), wall=self.wall * factor)
-
-    def rlimits(self, own_uid):
-        return {
-            "as": self.memory,
-            "cpu": [self.cpu, self.cpu + 1],
-            "fsize": self.fsize,
-            "nofile": self.nofile,
-            "core": 0,
-            "nproc": 16 if own_uid else None,  # per-uid count: only with a uid of its own
-        }
-
-
-@dataclass
-class Job:
-    """Operations for the child and the arrays they read (name -> array)."""
-
-    ops: list
-    inputs: dict = field(default_factory=dict)
-    seed: int = 0
-    limits: Limits = field(default_factory=Limits)
-
-
-@dataclass
-class Outcome:
-    """What came back from one child, read after the child's group was dead."""
-
-    termination: str  # "exited", "timeout", "signal"
-    returncode: int | None
-    seconds: float
-    statuses: list  # one dict per op (sanitized), None when absent
-    stdout: str
-    stderr: str
-    confinement: list
-    max_rss_mb: float = 0.0  # peak resident memory of the child
-    cpu_seconds: float = 0.0
-    _out: Path | None = None
-    _cache: dict = field(default_factory=dict)
-
-    def array(self, name):
-        """(array, None) for a valid result, (None, reason) otherwise."""
-        if name not in self._cache:
-            self._cache[name] = _load_array(self._out / f"{name}.npy") if self._out else None
-        return self._cache[name] or (None, "missing")
 
 
 def _load_array(path):
@@ -161,7 +102,7 @@ def _read_status(path):
     return clean
 
 
-def _process_uids(include_zombies=True):
+def process_uids(include_zombies=True):
     """pid -> real uid of every process on the machine."""
     uids = {}
     for entry in os.scandir("/proc"):
@@ -182,21 +123,20 @@ def _process_uids(include_zombies=True):
     return uids
 
 
-ISSUED_UIDS = []  # every uid given to a child by this process, for the tests
+CHILD_UIDS = range(1_000_000, 1_001_000_000)  # the uids children get, one each
 
 
 def _fresh_uid():
-    used = set(_process_uids().values())
+    used = set(process_uids().values())
     while True:
-        uid = 1_000_000 + secrets.randbelow(1_000_000_000)
+        uid = CHILD_UIDS.start + secrets.randbelow(len(CHILD_UIDS))
         if uid not in used:
-            ISSUED_UIDS.append(uid)
             return uid
 
 
 def leftover_processes(uid):
     """Pids still alive (zombies aside) under `uid`."""
-    return [pid for pid, u in _process_uids(include_zombies=False).items() if u == uid]
+    return [pid for pid, u in process_uids(include_zombies=False).items() if u == uid]
 
 
 def _kill_everything(pgid, uid):
@@ -310,21 +250,27 @@ def use_walls(walls):
         _walls = walls
 
 
-def run_job(
-    job: Job, student_files: dict, trusted_dir: Path, walls: Walls | None = None
-) -> Outcome:
-    """Run `job` on the student's two files (name -> bytes) and collect the outcome."""
-    walls = walls or default_walls()
-    own_uid = walls.own_uid
-    uid = _fresh_uid() if own_uid else None
-    base = Path(tempfile.mkdtemp(prefix="autograder-job-", dir=_jobs_root(own_uid)))
+@dataclass
+class Prepared:
+    """A job folder ready for the child: `base` holds the logs, `box` the child's world."""
+
+    base: Path
+    box: Path
+    uid: int | None
+    job: Job
+
+
+def prepare(job: Job, student_files: dict, trusted_dir: Path, walls: Walls) -> Prepared:
+    """The job folder of `job` on the student's files (name -> bytes)."""
+    uid = _fresh_uid() if walls.own_uid else None
+    base = Path(tempfile.mkdtemp(prefix="autograder-job-", dir=_jobs_root(walls.own_uid)))
     os.chmod(base, 0o711)  # the child may pass through to its box, not list the logs
     box = base / "box"
+    prepared = Prepared(base, box, uid, job)
     try:
         box.mkdir(mode=0o700)
-        (box / "inputs").mkdir()
-        (box / "out").mkdir()
-        (box / "tmp").mkdir()
+        for folder in ("inputs", "out", "tmp"):
+            (box / folder).mkdir()
         _copy_tree(trusted_dir, box, student_files)
         for name, value in job.inputs.items():
             np.save(box / "inputs" / f"{name}.npy", np.ascontiguousarray(value), allow_pickle=False)
@@ -333,92 +279,114 @@ def run_job(
             "parent_pid": os.getpid(),
             "uid": uid,
             "gid": uid,
-            "limits": job.limits.rlimits(own_uid),
+            "limits": job.limits.rlimits(walls.own_uid),
             "runtime": {
                 "stdlib": list(runtime.stdlib),
                 "numpy_parent": runtime.numpy_parent,
                 "remap": [list(pair) for pair in runtime.remap],
             },
             "read_paths": runtime.read_paths(),
+            "student_files": list(STUDENT_FILES),
             "output_cap": job.limits.output,
             "seed": job.seed,
-            "ops": job.ops,
+            "steps": [{**step.op, "name": step.name} for step in job.steps],
         }
         (box / "job.json").write_text(json.dumps(spec))
         if uid is not None:
             for path in [box, *box.rglob("*")]:
                 os.chown(path, uid, uid, follow_symlinks=False)
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(box),
-            "TMPDIR": str(box / "tmp"),
-            "LANG": "C.UTF-8",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-        out_path, err_path = base / "stdout.txt", base / "stderr.txt"
-        start = time.perf_counter()
-        with open(out_path, "wb") as fo, open(err_path, "wb") as fe:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-B", str(CHILD), str(box / "job.json")],
-                cwd=box,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=fo,
-                stderr=fe,
-                start_new_session=True,
-                close_fds=True,
-            )
-            try:
-                finished = _wait(proc, job.limits.wall)
-            finally:
-                _kill_everything(proc.pid, uid)
-                _, status, usage = os.wait4(proc.pid, 0)
-                proc.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - start
-        if not finished:
-            termination = "timeout"
-        elif proc.returncode < 0:
-            termination = "signal"
-        else:
-            termination = "exited"
-        out = box / "out"
-        statuses = [_read_status(out / f"status_{i}.json") for i in range(len(job.ops))]
-        confinement = _read_status_list(out / "confinement.json")
-        outcome = Outcome(
-            termination=termination,
-            returncode=proc.returncode,
-            seconds=seconds,
-            statuses=statuses,
-            stdout=_read_text(out_path, LOG_BYTES),
-            stderr=_read_text(err_path, LOG_BYTES),
-            confinement=confinement,
-            max_rss_mb=usage.ru_maxrss / 1024,
-            cpu_seconds=usage.ru_utime + usage.ru_stime,
-            _out=out,
-        )
-        for name in declared_outputs(job.ops):  # load them now: the box goes below
-            outcome.array(name)
-        outcome._out = None
-        return outcome
-    finally:
+    except BaseException:
         _remove(base)
+        raise
+    return prepared
 
 
-def declared_outputs(ops):
-    """Names of the arrays the operations of a job save."""
-    names = []
-    for op in ops:
-        if op["op"] == "train":
-            names.append(op["save_losses"])
-            names += [f"{op['save_params']}.{k}" for k in op["keys"]]
-        for out in op.get("out", []):
-            if out and "save" in out:
-                names.append(out["save"])
-            elif out and "save_dict" in out:
-                names += [f"{out['save_dict']}.{k}" for k in out["keys"]]
-    return names
+@dataclass
+class Ended:
+    """How the child ended: measured by the parent, after the group was killed."""
+
+    termination: str  # "exited", "timeout", "signal"
+    returncode: int
+    seconds: float
+    max_rss_mb: float
+    cpu_seconds: float
+
+
+def run(prepared: Prepared) -> Ended:
+    """Start the child on a prepared box; return once it and everything it started are dead."""
+    box, base = prepared.box, prepared.base
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(box),
+        "TMPDIR": str(box / "tmp"),
+        "LANG": "C.UTF-8",
+        **{name: "1" for name in BLAS_THREAD_VARIABLES},
+    }
+    start = time.perf_counter()
+    with open(base / "stdout.txt", "wb") as fo, open(base / "stderr.txt", "wb") as fe:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-B", str(CHILD), str(box / "job.json")],
+            cwd=box,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=fo,
+            stderr=fe,
+            start_new_session=True,
+            close_fds=True,
+        )
+        try:
+            finished = _wait(proc, prepared.job.limits.wall)
+        finally:
+            _kill_everything(proc.pid, prepared.uid)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+    if not finished:
+        termination = "timeout"
+    elif proc.returncode < 0:
+        termination = "signal"
+    else:
+        termination = "exited"
+    return Ended(
+        termination=termination,
+        returncode=proc.returncode,
+        seconds=time.perf_counter() - start,
+        max_rss_mb=usage.ru_maxrss / 1024,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+    )
+
+
+def collect(prepared: Prepared, ended: Ended) -> Outcome:
+    """Everything the child left that the parent may use, read with no trust in it."""
+    out, base = prepared.box / "out", prepared.base
+    job = prepared.job
+    return Outcome(
+        termination=ended.termination,
+        returncode=ended.returncode,
+        seconds=ended.seconds,
+        statuses={
+            step.name: record
+            for step in job.steps
+            if (record := _read_status(out / f"status_{step.name}.json")) is not None
+        },
+        stdout=_read_text(base / "stdout.txt", LOG_BYTES),
+        stderr=_read_text(base / "stderr.txt", LOG_BYTES),
+        confinement=_read_status_list(out / "confinement.json"),
+        limits=job.limits,
+        arrays={name: _load_array(out / f"{name}.npy") for name in job.outputs()},
+        max_rss_mb=ended.max_rss_mb,
+        cpu_seconds=ended.cpu_seconds,
+    )
+
+
+def run_job(
+    job: Job, student_files: dict, trusted_dir: Path, walls: Walls | None = None
+) -> Outcome:
+    """Run `job` on the student's two files (name -> bytes) and collect the outcome."""
+    prepared = prepare(job, student_files, trusted_dir, walls or default_walls())
+    try:
+        return collect(prepared, run(prepared))
+    finally:
+        _remove(prepared.base)
 
 
 def _remove(path):

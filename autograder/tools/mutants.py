@@ -8,7 +8,7 @@ forward and its backward are replaced together when they share a cache.
 
 ``autograder validate`` grades every mutant and requires that it fails at
 least one check of ``caught_by``: the checks of the function it breaks.
-``CLASSIC`` (every function replaced, no bug) must score full marks.
+``textbook()`` (every function replaced, no bug) must score full marks.
 """
 
 from __future__ import annotations

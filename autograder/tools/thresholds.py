@@ -17,7 +17,7 @@ code only: the mutants are our own edits of the reference.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
 import math
 import sys
@@ -30,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import paths
+from ..blas import limit_loaded_blas
 from ..engine import reference
 from ..engine.checks import training
 from ..paths import STUDENT_FILES
@@ -64,12 +65,7 @@ def load_variant(name):
     for n, data in files.items():
         (folder / n).write_bytes(data)
     alias = f"_autograder_mutant_{name}"
-    spec = importlib.util.spec_from_file_location(
-        alias, folder / "__init__.py", submodule_search_locations=[str(folder)]
-    )
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[alias] = package
-    spec.loader.exec_module(package)
+    reference.import_package_as(alias, folder)
     return importlib.import_module(f"{alias}.rnn")
 
 
@@ -90,18 +86,13 @@ def score(check, variant, seed):
     )
     model.params = {k: v.copy() for k, v in case["params"].items()}
     start = time.perf_counter()
-    rng = np.random.RandomState(case["seed"])
     with np.errstate(all="ignore"):
         train_loop(
             model,
             case["features"],
             case["captions"],
-            rng,
-            config.iterations,
-            config.batch_size,
-            config.lr,
-            config.lr_decay,
             ref.optim.adam,
+            **training.schedule(config, case),
         )
         seconds = time.perf_counter() - start
         params = {k: np.asarray(v, dtype=np.float64) for k, v in model.params.items()}
@@ -115,13 +106,6 @@ def score(check, variant, seed):
 
 def _score(args):
     return score(*args)
-
-
-def _one_blas_thread():
-    """Each worker is one run: BLAS threads would only fight over the cores."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="blas")
 
 
 def passes(config, value):
@@ -189,7 +173,7 @@ def _best(config, values):
 def measure(seeds, mutant_seeds, workers, checks=None):
     """Raw scores: {check: {"config", "reference": [...], "seconds", "bugs": {name: [...]}}}."""
     record = {"seeds": seeds, "mutant_seeds": mutant_seeds, "checks": {}}
-    with ProcessPoolExecutor(max_workers=workers, initializer=_one_blas_thread) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=limit_loaded_blas) as pool:
         for check, config in training.TRAINING.items():
             if checks and check not in checks:
                 continue

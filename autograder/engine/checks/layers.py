@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...sandbox import Job
+from ...sandbox import Job, jobs
 from .. import feedback
 from .common import TOLERANCE, Group, Plan, Verdict, compare, op_problem, rel_error
 
@@ -213,12 +213,12 @@ class LayerGroup(Group):
         self.checks = (forward.fn, backward.fn)
 
     def build(self, ctx):
-        ops, inputs, states = [], {}, {}
+        steps, inputs, states = [], {}, {}
         for spec in self.specs:
-            states[spec.fn] = self._build(spec, ctx, ops, inputs)
-        return Plan(Job(ops=ops, inputs=inputs, limits=self.limits), states)
+            states[spec.fn] = self._build(spec, ctx, steps, inputs)
+        return Plan(Job(steps=steps, inputs=inputs, limits=self.limits), states)
 
-    def _build(self, spec, ctx, ops, inputs):
+    def _build(self, spec, ctx, steps, inputs):
         stored = ctx.expected(spec.fn)
         fixed_dims = {k[4:]: int(v) for k, v in stored.items() if k.startswith("dim.")}
         fixed_in = {k[3:]: v for k, v in stored.items() if k.startswith("in.")}
@@ -229,27 +229,21 @@ class LayerGroup(Group):
         upstream = {u: rand_in[u] for u in spec.upstream}
         rand_out = reference_outputs(spec, ctx.ref, rand_in, upstream)
 
-        index = {}
         for tag, values in (("fixed", fixed_in), ("random", rand_in)):
             prefix = f"{spec.fn}.{tag}"
             for name, value in values.items():
                 inputs[f"{prefix}.{name}"] = value
-            args = [{"in": f"{prefix}.{a}"} for a in spec.args]
+            args = [jobs.In(f"{prefix}.{a}") for a in spec.args]
             if spec.is_backward:
-                index[f"{tag}.forward"] = len(ops)
-                outs = [None] * len(spec.forward_outs) + [{"keep": f"{prefix}.cache"}]
-                ops.append(
-                    {"op": "call", "fn": f"rnn_layers.{spec.forward}", "args": args, "out": outs}
-                )
-                args = [{"in": f"{prefix}.{u}"} for u in spec.upstream]
-                args.append({"obj": f"{prefix}.cache", "pop": True})
-                outs = [{"save": f"{prefix}.{o}"} for o in spec.outs]
+                outs = [None] * len(spec.forward_outs) + [jobs.Keep(f"{prefix}.cache")]
+                steps.append(jobs.call(f"{prefix}.forward", "rnn_layers", spec.forward, args, outs))
+                args = [jobs.In(f"{prefix}.{u}") for u in spec.upstream]
+                args.append(jobs.Obj(f"{prefix}.cache", pop=True))
+                outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs]
             else:
-                outs = [{"save": f"{prefix}.{o}"} for o in spec.outs] + [None]
-            index[tag] = len(ops)
-            ops.append({"op": "call", "fn": f"rnn_layers.{spec.fn}", "args": args, "out": outs})
+                outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs] + [None]
+            steps.append(jobs.call(prefix, "rnn_layers", spec.fn, args, outs))
         return {
-            "index": index,
             "expected": {"fixed": fixed_out, "random": rand_out},
             "dims": {"fixed": fixed_dims, "random": dims},
             "random_inputs": rand_in,
@@ -262,13 +256,12 @@ class LayerGroup(Group):
     def _judge(self, spec, state, outcome):
         for tag in ("fixed", "random"):
             if spec.is_backward:
-                index = state["index"][f"{tag}.forward"]
-                why = op_problem(outcome, index, spec.forward, self.limits)
+                why = op_problem(outcome, f"{spec.fn}.{tag}.forward", spec.forward)
                 if why:
                     return Verdict(
                         False, f"{spec.fn} could not be checked, it needs {spec.forward}: {why}"
                     )
-            why = op_problem(outcome, state["index"][tag], spec.fn, self.limits)
+            why = op_problem(outcome, f"{spec.fn}.{tag}", spec.fn)
             if why:
                 return Verdict(False, why)
         messages = []

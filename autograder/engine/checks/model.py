@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...sandbox import Job
+from ...sandbox import Job, jobs
 from .. import feedback
 from .common import (
     TOLERANCE,
@@ -79,33 +79,25 @@ def random_captions(rng, N, T, V):
     return captions
 
 
-def model_op(name, dims, cell, prefix, seed):
-    return {
-        "op": "model",
-        "name": name,
-        "seed": seed,
-        "word_to_idx": vocabulary(dims["V"]),
-        "kwargs": {
-            "input_dim": dims["D"],
-            "wordvec_dim": dims["W"],
-            "hidden_dim": dims["H"],
-            "cell_type": cell,
-            "dtype": "float64",
-        },
-        "params": {k: f"{prefix}.{k}" for k in PARAM_SHAPES},
+def model_step(obj, dims, cell, prefix, seed):
+    """Build the student's model `obj` (float64) with the parameters `prefix.<key>`."""
+    kwargs = {
+        "input_dim": dims["D"],
+        "wordvec_dim": dims["W"],
+        "hidden_dim": dims["H"],
+        "cell_type": cell,
+        "dtype": "float64",
     }
+    params = {k: f"{prefix}.{k}" for k in PARAM_SHAPES}
+    return jobs.model(f"{obj}.init", obj, vocabulary(dims["V"]), kwargs, params, seed)
 
 
-def loss_op(model, prefix, tag, with_grads=True):
-    out = [{"save": f"{tag}.loss", "what": "scalar"}]
-    out.append({"save_dict": f"{tag}.grads", "keys": list(PARAM_SHAPES)} if with_grads else None)
-    return {
-        "op": "method",
-        "obj": model,
-        "method": "loss",
-        "args": [{"in": f"{prefix}.features"}, {"in": f"{prefix}.captions"}],
-        "out": out,
-    }
+def loss_step(obj, prefix, tag, with_grads=True):
+    """`obj.loss(prefix.features, prefix.captions)`, saved as `tag.loss` (and `tag.grads`)."""
+    outs = [jobs.Save(f"{tag}.loss", "scalar")]
+    outs.append(jobs.SaveDict(f"{tag}.grads", PARAM_SHAPES) if with_grads else None)
+    args = [jobs.In(f"{prefix}.features"), jobs.In(f"{prefix}.captions")]
+    return jobs.method(f"{tag}.loss", obj, "loss", args, outs)
 
 
 def stored_case(stored):
@@ -148,15 +140,15 @@ class LossGroup(Group):
         for sign, tag in ((1, "plus"), (-1, "minus")):
             inputs.update({f"{tag}.{k}": params[k] + sign * STEP * direction[k] for k in params})
         seed = int(rng.integers(2**31))
-        ops = [
-            model_op("fixed", fixed_dims, cell, "fixed", seed),
-            loss_op("fixed", "fixed", "fixed", with_grads=False),
-            model_op("random", dims, cell, "random", seed),
-            loss_op("random", "random", "random"),
-            {"op": "params", "obj": "random", "params": {k: f"plus.{k}" for k in params}},
-            loss_op("random", "random", "plus", with_grads=False),
-            {"op": "params", "obj": "random", "params": {k: f"minus.{k}" for k in params}},
-            loss_op("random", "random", "minus", with_grads=False),
+        steps = [
+            model_step("fixed", fixed_dims, cell, "fixed", seed),
+            loss_step("fixed", "fixed", "fixed", with_grads=False),
+            model_step("random", dims, cell, "random", seed),
+            loss_step("random", "random", "random"),
+            jobs.set_params("plus.params", "random", {k: f"plus.{k}" for k in params}),
+            loss_step("random", "random", "plus", with_grads=False),
+            jobs.set_params("minus.params", "random", {k: f"minus.{k}" for k in params}),
+            loss_step("random", "random", "minus", with_grads=False),
         ]
         state = {
             "fixed_loss": float(stored["out.loss"]),
@@ -170,7 +162,7 @@ class LossGroup(Group):
             "captions": captions,
             "ref": ctx.ref,
         }
-        return Plan(Job(ops=ops, inputs=inputs, limits=self.limits), state)
+        return Plan(Job(steps=steps, inputs=inputs, limits=self.limits), state)
 
     def judge(self, plan, outcome):
         cell = self.cell
@@ -178,10 +170,13 @@ class LossGroup(Group):
         fn = "CaptioningRNN.loss"
         label = f"{fn} ({cell})"
         failed = {}
-        for index in (0, 1, 2, 3):
-            why = op_problem(
-                outcome, index, fn if index % 2 else "CaptioningRNN.__init__", self.limits
-            )
+        for step, called in (
+            ("fixed.init", "CaptioningRNN.__init__"),
+            ("fixed.loss", fn),
+            ("random.init", "CaptioningRNN.__init__"),
+            ("random.loss", fn),
+        ):
+            why = op_problem(outcome, step, called)
             if why:
                 failed = {loss_name: why, grads_name: why}
                 break
@@ -253,8 +248,8 @@ class LossGroup(Group):
         if problems:
             return " ".join(problems) + "\nHint: " + feedback.HINTS["CaptioningRNN.loss"]
         # The student's own loss must change along a direction as their gradient says.
-        for index in (5, 7):
-            why = op_problem(outcome, index, "CaptioningRNN.loss", self.limits)
+        for step in ("plus.loss", "minus.loss"):
+            why = op_problem(outcome, step, "CaptioningRNN.loss")
             if why:
                 return why
         plus, why_p = fetch(outcome, "plus.loss", "the loss", ())
@@ -356,32 +351,27 @@ class SampleGroup(Group):
         inputs = {f"fixed.{k}": v for k, v in params.items()}
         inputs["fixed.features"] = stored["in.features"]
         short = int(stored["in.max_length"])
-        ops = [
-            model_op("m", dims, self.cell, "fixed", int(ctx.rng.integers(2**31))),
-            {
-                "op": "method",
-                "obj": "m",
-                "method": "sample",
-                "args": [{"in": "fixed.features"}],
-                "kwargs": {"max_length": {"int": short}},
-                "out": [{"save": "short"}],
-            },
-            {
-                "op": "method",
-                "obj": "m",
-                "method": "sample",
-                "args": [{"in": "fixed.features"}],
-                "out": [{"save": "default"}],
-            },
+        features = [jobs.In("fixed.features")]
+        steps = [
+            model_step("m", dims, self.cell, "fixed", int(ctx.rng.integers(2**31))),
+            jobs.method(
+                "short",
+                "m",
+                "sample",
+                features,
+                [jobs.Save("short")],
+                kwargs={"max_length": jobs.Int(short)},
+            ),
+            jobs.method("default", "m", "sample", features, [jobs.Save("default")]),
         ]
         state = {"expected": {t: stored[f"out.{t}"] for t in self.LENGTHS}, "dims": dims}
-        return Plan(Job(ops=ops, inputs=inputs, limits=self.limits), state)
+        return Plan(Job(steps=steps, inputs=inputs, limits=self.limits), state)
 
     def judge(self, plan, outcome):
         fn = "CaptioningRNN.sample"
         label = f"{fn} ({self.cell})"
-        for index in range(3):
-            why = op_problem(outcome, index, fn if index else "CaptioningRNN.__init__", self.limits)
+        for step, called in (("m.init", "CaptioningRNN.__init__"), ("short", fn), ("default", fn)):
+            why = op_problem(outcome, step, called)
             if why:
                 return {self.name: Verdict(False, f"{label} is not correct. {why}")}
         for tag, call in (

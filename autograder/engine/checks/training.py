@@ -16,12 +16,12 @@ records the reference's distribution over seeds that they were chosen from
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ... import paths
-from ...sandbox import Job, Limits
+from ...sandbox import Job, Limits, jobs
 from .. import reference
 from .common import Group, Plan, Verdict, fetch, op_problem
 from .model import PARAM_SHAPES, caption_problem, compared_prefix, greedy
@@ -74,7 +74,7 @@ def synthetic_data():
 
 
 def init_params(rng, dims, cell):
-    """Initial parameters as CaptioningRNN.__init__ draws them (SPEC §3), in float32."""
+    """Initial parameters as CaptioningRNN.__init__ draws them (W_embed randn/100, the others randn/sqrt(fan-in), biases zero), in float32."""
     k = 4 if cell == "lstm" else 1
     V, D, W, H = dims["V"], dims["D"], dims["W"], dims["H"]
     params = {
@@ -123,6 +123,19 @@ def draw_case(config, rng, data=None):
     return case
 
 
+def schedule(config, case):
+    """The training of one run, as the child's train_loop takes it (keyword arguments)."""
+    return asdict(
+        jobs.Training(
+            iterations=config.iterations,
+            batch_size=config.batch_size,
+            lr=config.lr,
+            lr_decay=config.lr_decay,
+            seed=case["seed"],
+        )
+    )
+
+
 def reference_loss(ref, params, case, cell):
     """The full-batch loss of trained parameters on the training captions, by the reference."""
     from .model import reference_model
@@ -165,57 +178,54 @@ class TrainingGroup(Group):
         inputs = {f"init.{k}": v for k, v in case["params"].items()}
         inputs["train.features"] = case["features"]
         inputs["train.captions"] = case["captions"]
-        ops = [
-            {
-                "op": "model",
-                "name": "m",
-                "seed": case["seed"],
-                "word_to_idx": synthetic_data()["word_to_idx"],
-                "kwargs": {
-                    "input_dim": dims["D"],
-                    "wordvec_dim": dims["W"],
-                    "hidden_dim": dims["H"],
-                    "cell_type": config.cell,
-                    "dtype": "float32",
-                },
-                "params": {k: f"init.{k}" for k in PARAM_SHAPES},
-            },
-            {
-                "op": "train",
-                "obj": "m",
-                "features": "train.features",
-                "captions": "train.captions",
-                "seed": case["seed"],
-                "iterations": config.iterations,
-                "batch_size": config.batch_size,
-                "lr": config.lr,
-                "lr_decay": config.lr_decay,
-                "save_losses": "losses",
-                "save_params": "trained",
-                "keys": list(PARAM_SHAPES),
-            },
+        kwargs = {
+            "input_dim": dims["D"],
+            "wordvec_dim": dims["W"],
+            "hidden_dim": dims["H"],
+            "cell_type": config.cell,
+            "dtype": "float32",
+        }
+        steps = [
+            jobs.model(
+                "init",
+                "m",
+                synthetic_data()["word_to_idx"],
+                kwargs,
+                {k: f"init.{k}" for k in PARAM_SHAPES},
+                case["seed"],
+            ),
+            jobs.train(
+                "train",
+                "m",
+                "train.features",
+                "train.captions",
+                jobs.Training(**schedule(config, case)),
+                losses="losses",
+                params="trained",
+                keys=PARAM_SHAPES,
+            ),
         ]
         if config.val_images:
             inputs["val.features"] = case["val_features"]
             max_length = case["captions"].shape[1] - 1
-            ops.append(
-                {
-                    "op": "method",
-                    "obj": "m",
-                    "method": "sample",
-                    "args": [{"in": "val.features"}],
-                    "kwargs": {"max_length": {"int": max_length}},
-                    "out": [{"save": "samples"}],
-                }
+            steps.append(
+                jobs.method(
+                    "sample",
+                    "m",
+                    "sample",
+                    [jobs.In("val.features")],
+                    [jobs.Save("samples")],
+                    kwargs={"max_length": jobs.Int(max_length)},
+                )
             )
         state = {"case": case, "ref": ctx.ref, "seed": ctx.seed}
-        return Plan(Job(ops=ops, inputs=inputs, seed=case["seed"], limits=self.limits), state)
+        return Plan(Job(steps=steps, inputs=inputs, seed=case["seed"], limits=self.limits), state)
 
     def judge(self, plan, outcome):
         config, case = self.config, plan.state["case"]
         label = f"Training the {config.cell.upper()} captioning model"
-        for index, fn in enumerate(("CaptioningRNN.__init__", "CaptioningRNN.loss")):
-            why = op_problem(outcome, index, fn, self.limits)
+        for step, fn in (("init", "CaptioningRNN.__init__"), ("train", "CaptioningRNN.loss")):
+            why = op_problem(outcome, step, fn)
             if why:
                 return self._verdict(False, f"{label} failed: {why}")
         params = {}
@@ -245,7 +255,7 @@ class TrainingGroup(Group):
                     "every gradient must be the gradient of the loss it returns."
                 )
             return self._verdict(passed, text, retry=not passed)
-        why = op_problem(outcome, 2, "CaptioningRNN.sample", self.limits)
+        why = op_problem(outcome, "sample", "CaptioningRNN.sample")
         if why:
             return self._verdict(False, f"{label}: {why}")
         expected, margins = greedy(

@@ -4,13 +4,13 @@ Whatever happens, a results.json is written: if the grader itself fails, the
 score is 0 and the output asks the student to tell the staff.
 """
 
-import os
+from autograder.blas import one_thread_by_default
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # before numpy: see autograder/cli.py
+one_thread_by_default()  # before numpy is first imported
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -21,7 +21,9 @@ def main(argv=None):
     parser.add_argument(
         "--root", type=Path, default=Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     )
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, help="child processes at once (default: one per core)"
+    )
     args = parser.parse_args(argv)
     results_dir = args.root / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -31,9 +33,10 @@ def main(argv=None):
         from autograder.engine import formats as report
 
         print(f"grader: {Path(autograder.__file__).parent}")
-        from autograder.engine import grade_submission
+        from autograder.engine import default_workers, grade_submission
 
-        results = grade_submission(args.root / "submission", workers=args.workers)
+        workers = args.workers or default_workers()
+        results = grade_submission(args.root / "submission", workers=workers)
         payload = report.gradescope(results, time.perf_counter() - start)
         print(report.text(results))
     except Exception:  # noqa: BLE001 - the student must get a results.json anyway
