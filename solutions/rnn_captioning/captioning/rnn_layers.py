@@ -81,16 +81,16 @@ def rnn_forward(x, h0, Wx, Wh, b):
     h, cache = None, None
     # TODO: loop over the T timesteps, calling rnn_step_forward at each one,
     # and store each hidden state in h.
-    N, T, D = x.shape
-    H = h0.shape[1]
-    # Only prev_h Wh depends on the previous step: the input term x Wx + b of
-    # all T steps is one matmul.
-    xWx = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, H)
-    h = np.empty_like(xWx)
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=h0.dtype)
+    step_caches = []
     prev_h = h0
     for t in range(T):
-        h[:, t] = prev_h = np.tanh(xWx[:, t] + prev_h @ Wh)
-    cache = (x, h0, Wx, Wh, h)
+        prev_h, step_cache = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        h[:, t] = prev_h
+        step_caches.append(step_cache)
+    # x.shape and the weights give the backward pass the shapes of its gradients.
+    cache = (step_caches, x.shape, Wx, Wh, b)
     return h, cache
 
 
@@ -114,23 +114,19 @@ def rnn_backward(dh, cache):
     # TODO: walk backwards in time with rnn_step_backward. The gradient of
     # h[:, t] is its upstream gradient plus what flows back from step t + 1;
     # the weights are shared, so their gradients add up over time.
-    x, h0, Wx, Wh, h = cache
+    step_caches, x_shape, Wx, Wh, b = cache
     N, T, H = dh.shape
-    D = x.shape[2]
-    da = np.empty_like(h)  # gradient of the pre-activation of every step
-    dprev_h = np.zeros_like(h0)
+    dx = np.zeros(x_shape, dtype=dh.dtype)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dprev_h = np.zeros((N, H), dtype=dh.dtype)
     for t in reversed(range(T)):
-        da[:, t] = (dh[:, t] + dprev_h) * (1 - h[:, t] ** 2)
-        dprev_h = da[:, t] @ Wh.T
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(
+            dh[:, t] + dprev_h, step_caches[t]
+        )
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
     dh0 = dprev_h
-    # The weights are shared by all steps: each gradient is a sum over time,
-    # one matmul over the N * T rows.
-    da = da.reshape(N * T, H)
-    prev_h = np.concatenate((h0[:, None], h[:, :-1]), axis=1).reshape(N * T, H)
-    dx = (da @ Wx.T).reshape(N, T, D)
-    dWx = x.reshape(N * T, D).T @ da
-    dWh = prev_h.T @ da
-    db = da.sum(axis=0)
     return dx, dh0, dWx, dWh, db
 
 
@@ -278,27 +274,16 @@ def lstm_forward(x, h0, Wx, Wh, b):
     h, cache = None, None
     # TODO: loop over time with lstm_step_forward, starting from h0 and a
     # zero cell state.
-    N, T, D = x.shape
-    H = h0.shape[1]
-    # Only prev_h Wh depends on the previous step: the input term x Wx + b of
-    # all T steps is one matmul.
-    xWx = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)
-    h = np.empty((N, T, H), dtype=xWx.dtype)
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]), dtype=h0.dtype)
     step_caches = []
     prev_h, prev_c = h0, np.zeros_like(h0)
     for t in range(T):
-        # lstm_step_forward, with its input term computed above
-        a = xWx[:, t] + prev_h @ Wh
-        i = sigmoid(a[:, :H])
-        f = sigmoid(a[:, H : 2 * H])
-        o = sigmoid(a[:, 2 * H : 3 * H])
-        g = np.tanh(a[:, 3 * H :])
-        next_c = f * prev_c + i * g
-        tanh_c = np.tanh(next_c)
-        step_caches.append((prev_c, i, f, o, g, tanh_c))
-        h[:, t] = prev_h = o * tanh_c
-        prev_c = next_c
-    cache = (x, h0, Wx, Wh, h, step_caches)
+        prev_h, prev_c, step_cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        h[:, t] = prev_h
+        step_caches.append(step_cache)
+    # x.shape and the weights give the backward pass the shapes of its gradients.
+    cache = (step_caches, x.shape, Wx, Wh, b)
     return h, cache
 
 
@@ -320,31 +305,19 @@ def lstm_backward(dh, cache):
     dx, dh0, dWx, dWh, db = None, None, None, None, None
     # TODO: walk backwards in time with lstm_step_backward, carrying both the
     # hidden-state and the cell-state gradients from step t + 1 to step t.
-    x, h0, Wx, Wh, h, step_caches = cache
+    step_caches, x_shape, Wx, Wh, b = cache
     N, T, H = dh.shape
-    D = x.shape[2]
-    da = np.empty((N, T, 4 * H), dtype=h.dtype)  # gradient of the activations of every step
-    dprev_h, dprev_c = np.zeros_like(h0), np.zeros_like(h0)
+    dx = np.zeros(x_shape, dtype=dh.dtype)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dprev_h, dprev_c = np.zeros((N, H), dtype=dh.dtype), np.zeros((N, H), dtype=dh.dtype)
     for t in reversed(range(T)):
-        # lstm_step_backward, less the weight gradients (they follow the loop)
-        prev_c, i, f, o, g, tanh_c = step_caches[t]
-        dnext_h = dh[:, t] + dprev_h
-        dc = dprev_c + dnext_h * o * (1 - tanh_c**2)
-        da[:, t, :H] = dc * g * i * (1 - i)
-        da[:, t, H : 2 * H] = dc * prev_c * f * (1 - f)
-        da[:, t, 2 * H : 3 * H] = dnext_h * tanh_c * o * (1 - o)
-        da[:, t, 3 * H :] = dc * i * (1 - g**2)
-        dprev_c = dc * f
-        dprev_h = da[:, t] @ Wh.T
+        dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(
+            dh[:, t] + dprev_h, dprev_c, step_caches[t]
+        )
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
     dh0 = dprev_h
-    # The weights are shared by all steps: each gradient is a sum over time,
-    # one matmul over the N * T rows.
-    da = da.reshape(N * T, 4 * H)
-    prev_h = np.concatenate((h0[:, None], h[:, :-1]), axis=1).reshape(N * T, H)
-    dx = (da @ Wx.T).reshape(N, T, D)
-    dWx = x.reshape(N * T, D).T @ da
-    dWh = prev_h.T @ da
-    db = da.sum(axis=0)
     return dx, dh0, dWx, dWh, db
 
 
