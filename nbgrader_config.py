@@ -70,7 +70,7 @@ c.Execute.timeout = 300
 # there (a failed import at the top of this file would only be logged).
 c.Autograde.autograde_preprocessors = [
     "autograder.frontends.nbgrader_plugin.StartTrustedGrading",
-    "nbgrader.preprocessors.Execute",
+    "autograder.frontends.nbgrader_kernel.ConfinedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
