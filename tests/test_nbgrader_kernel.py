@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -144,8 +145,10 @@ def digests(*roots: Path, skip=("autograded", "feedback")) -> dict:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = tmp_path_factory.mktemp("kernel_course")
+def course():
+    # Under the shared temporary folder: pytest's own is closed to other uids.
+    course = Path(tempfile.mkdtemp(prefix="kernel-course-"))
+    os.chmod(course, 0o755)
     config = (ROOT / "nbgrader_config.py").read_text()
     # A notebook that loops stops after 60 s of CPU here (the course's limit is larger).
     config += "\nc.ConfinedKernelManager.cpu_seconds = 60\n"

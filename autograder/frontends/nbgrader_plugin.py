@@ -380,8 +380,12 @@ class StartTrustedGrading(NbGraderPreprocessor):
         converter = _converter_of(self)
         folders = {}
         for folder in sorted(getattr(converter, "assignments", None) or {}):
-            pattern = converter._format_source(
-                re.escape(assignment), "(?P<student>[^/]+)", escape=True
+            coursedir = converter.coursedir
+            pattern = coursedir.format_path(
+                coursedir.submitted_directory,
+                "(?P<student>[^/]+)",
+                re.escape(assignment),
+                escape=True,
             )
             match = re.fullmatch(pattern, folder)
             if match:

@@ -69,7 +69,9 @@ def main():
     report.close()
     # The kernel imports the student's package from its folder, and nbcheck (the
     # one call of the hidden cells) from a copy in its private folder.
-    sys.path[:] = [spec["cwd"], *spec["stdlib"], *spec["site"], spec["lib"]]
+    # Relative to the working folder, as ipykernel does: the course may sit where the
+    # kernel's uid cannot pass through (a home folder), but it is already inside.
+    sys.path[:] = ["", *spec["stdlib"], *spec["site"], spec["lib"]]
     sys.argv = ["ipykernel", "-f", spec["connection_file"], *spec["arguments"]]
     IPKernelApp.launch_instance()
 
