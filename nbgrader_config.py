@@ -59,6 +59,17 @@ c.IgnorePattern.pattern = r"Warning"
 # A deleted autograder cell is put back (and graded) instead of missing.
 c.OverwriteCells.add_missing_cells = True
 
+# nbgrader records a locked cell's checksum before it removes the hidden tests,
+# so every released autograder cell "has changed" at autograde: RestoreHiddenTests
+# is OverwriteCells without that false alarm (a real edit is still reported).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "autograder.frontends.nbgrader_plugin.RestoreHiddenTests",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Seconds per cell. The config wins over a command-line
 # --ExecutePreprocessor.timeout; the long training cells are cut short under
 # the autograder (the notebooks check NBGRADER_EXECUTION), so this is a guard.
@@ -66,14 +77,16 @@ c.Execute.timeout = 300
 
 # The score of every autograder cell comes from the trusted grading engine run
 # on the submitted .py files, never from what the student's kernel printed:
-# StartTrustedGrading starts the engine before the kernel runs, and
+# StartTrustedGrading grades every student with the engine before the first
+# kernel runs; ConfinedExecute runs each notebook in a confined kernel
+# (autograder/frontends/nbgrader_kernel.py); and
 # ApplyTrustedGrades replaces the outputs of the grade cells by the engine's
 # verdicts just before nbgrader's SaveAutoGrades reads them. Named as strings:
 # they are imported when autograde starts, and a missing plugin is an error
 # there (a failed import at the top of this file would only be logged).
 c.Autograde.autograde_preprocessors = [
     "autograder.frontends.nbgrader_plugin.StartTrustedGrading",
-    "nbgrader.preprocessors.Execute",
+    "autograder.frontends.nbgrader_kernel.ConfinedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

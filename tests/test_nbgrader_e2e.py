@@ -36,6 +36,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from autograder import paths
 from autograder.engine import load_rubric
 from autograder.frontends.nbgrader_plugin import (
     NBGRADER_IS_IGNORED,
@@ -274,8 +275,10 @@ def test_deleted_cells_are_put_back_and_graded(course, scores):
 
 def test_a_cheating_kernel_gains_nothing(course, scores):
     assert sum(scores["kernel_cheat"].values()) == 0
-    # The cheat did run: its trigger was found in the gradebook and dropped.
-    assert "Dropping the trigger 'full_marks'" in course["log"]
+    # The cheat ran: a confined kernel could not open the gradebook; an unconfined
+    # one planted a trigger, which was found and dropped.
+    confined = re.search(r"Kernel in \S+kernel_cheat\S+ runs with: .*landlock abi", course["log"])
+    assert confined or "Dropping the trigger 'full_marks'" in course["log"]
 
 
 def test_warnings_on_stderr_cost_nothing(scores):
@@ -300,7 +303,7 @@ def test_export_has_the_totals(exported):
 def hidden_values() -> np.ndarray:
     """Every stored expected value of the engine that is not a small number."""
     values = []
-    for path in (ROOT / "autograder" / "expected").glob("*.npz"):
+    for path in paths.EXPECTED_DIR.glob("*.npz"):
         with np.load(path, allow_pickle=False) as data:
             for key in data.files:
                 array = np.asarray(data[key], dtype=np.float64).ravel()

@@ -38,10 +38,12 @@ it for every nbgrader command of the course.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import glob
 import hashlib
 import os
+import re
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -49,14 +51,15 @@ from pathlib import Path
 
 from nbformat.v4 import new_output
 from nbgrader import utils
-from nbgrader.api import Grade, Gradebook
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.api import Grade, Gradebook, MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
 from sqlalchemy import text
 from traitlets import Integer
 
 from .. import paths
 from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
-from ..engine import default_workers, grade_submission, load_rubric
+from ..engine import default_workers, grade_files, grade_submission, load_rubric
+from ..engine.submission import SubmissionError, locate
 from .nbcheck import TRUSTED_ENV, checks_of_cell, feedback_text
 
 
@@ -113,6 +116,12 @@ class _Run:
     trusted: dict = field(default_factory=dict)
     # Environment variables set for the kernel, with their values before.
     saved_env: dict = field(default_factory=dict)
+    # The course as it was before any kernel ran: {path: sha256}, and the bytes of
+    # the instructor's files (put back if a kernel changes them).
+    snapshot: dict | None = None
+    instructor_bytes: dict = field(default_factory=dict)
+    # (assignment, student) -> {file name: bytes} read before any kernel ran.
+    student_files: dict = field(default_factory=dict)
 
 
 # One state per run, kept by nbgrader's converter of that run: the formgrader
@@ -121,12 +130,123 @@ _RUNS = weakref.WeakKeyDictionary()
 _DEFAULT_RUN = _Run()
 
 
+def _converter_of(preprocessor):
+    """nbgrader's converter (Autograde) that runs this preprocessor, or None."""
+    return getattr(getattr(preprocessor, "parent", None), "parent", None)
+
+
+def _course_root(preprocessor):
+    coursedir = getattr(_converter_of(preprocessor), "coursedir", None)
+    return Path(getattr(coursedir, "root", None) or os.getcwd()).resolve()
+
+
 def _run_of(preprocessor) -> _Run:
-    exporter = getattr(preprocessor, "parent", None)
-    converter = getattr(exporter, "parent", None)
+    converter = _converter_of(preprocessor)
     if converter is None:
         return _DEFAULT_RUN
     return _RUNS.setdefault(converter, _Run())
+
+
+# What autograde itself writes, and what is never the course's content.
+NOT_SNAPSHOTTED = {"autograded", "feedback", ".git", ".venv", "__pycache__", ".pytest_cache"}
+NOT_SNAPSHOTTED |= {".ipynb_checkpoints", ".ruff_cache", "coco_captioning"}
+INSTRUCTOR = ("source", "solutions", "autograder", "nbgrader_config.py")
+
+
+def _course_files(root):
+    """Every file of the course that autograde does not write, by path."""
+    roots = [Path(root)]
+    if not str(paths.PACKAGE).startswith(str(Path(root).resolve()) + os.sep):
+        roots.append(paths.PACKAGE)  # the engine, when installed outside the course
+    for top in roots:
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d not in NOT_SNAPSHOTTED)
+            for name in sorted(files):
+                if not name.startswith("gradebook.db"):
+                    yield Path(folder) / name
+
+
+def is_instructors(path, root):
+    """Whether a file is the instructor's: source/, solutions/, the engine, the config."""
+    path = Path(path)
+    if path.is_relative_to(paths.PACKAGE):
+        return True
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return False
+    return bool(parts) and parts[0] in INSTRUCTOR
+
+
+def snapshot(root):
+    """({path: sha256} of the course, {path: bytes} of the instructor's files)."""
+    hashes, kept = {}, {}
+    for path in _course_files(root):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        hashes[str(path)] = hashlib.sha256(data).hexdigest()
+        if is_instructors(path, root):
+            kept[str(path)] = data
+    return hashes, kept
+
+
+def changed_files(before, root):
+    """Paths whose content differs from `before`: changed, new, or gone."""
+    after, _ = snapshot(root)
+    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+
+
+def _report_changes(run, root, student, log):
+    """Name every file a kernel changed outside its folder; put the instructor's back."""
+    changed = changed_files(run.snapshot, root)
+    for path in changed:
+        if path in run.instructor_bytes:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_bytes(run.instructor_bytes[path])
+            log.error(
+                "The kernel of %s changed the instructor's file %s: never used, put back",
+                student,
+                path,
+            )
+        elif is_instructors(path, root):
+            log.error("The kernel of %s created the file %s among the instructor's", student, path)
+        else:
+            log.error("The kernel of %s changed %s, outside its own folder", student, path)
+    if changed:
+        run.snapshot, _ = snapshot(root)
+    return changed
+
+
+class RestoreHiddenTests(OverwriteCells):
+    """nbgrader's OverwriteCells, without a false alarm on cells with hidden tests.
+
+    generate_assignment records a locked cell's checksum before it removes the
+    cell's hidden tests (nbgrader's ClearHiddenTests), so the released cell never
+    matches its own checksum and autograde warns ``Attribute 'checksum' ... has
+    changed!`` for every such cell of every student, burying the warning for a
+    student who really edited a locked cell. A cell that is exactly the released
+    version (the gradebook's source with the hidden tests removed) gets its hidden
+    tests back silently; any other edit is reported and undone as before.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None:
+            try:
+                source_cell = self.gradebook.find_source_cell(
+                    grade_id, self.notebook_id, self.assignment_id
+                )
+            except MissingEntry:
+                source_cell = None
+            if source_cell is not None and source_cell.locked:
+                released = copy.deepcopy(cell)
+                released.source = source_cell.source
+                ClearHiddenTests(parent=self)._remove_hidden_test_region(released)
+                if cell.source == released.source:
+                    cell.source = source_cell.source
+        return super().preprocess_cell(cell, resources, cell_index)
 
 
 def cell_score(results, points):
@@ -223,27 +343,23 @@ class StartTrustedGrading(NbGraderPreprocessor):
         if run.baseline is None:
             with Gradebook(info["db_url"]) as gb:
                 run.baseline = _grade_rows(gb, info["assignment"])
+            self._grade_everyone(run, info["assignment"])
         key = (info["assignment"], info["student"])
-        if key not in run.verdicts:
-            if trusted_files_digest() != TRUSTED_DIGEST:
-                raise RuntimeError(
-                    "the grading engine's files changed during autograding: scores would not "
-                    "be trustworthy (see docs/nbgrader.md)"
+        if key not in run.verdicts:  # a student nbgrader found after the first kernel
+            raise RuntimeError(f"{key[1]}: not among the submissions read before any kernel ran")
+        # nbgrader copied submitted/ into autograded/ after earlier kernels ran: the
+        # kernel runs that copy, the grade comes from the files read before.
+        try:
+            now = locate(Path(resources["metadata"]["path"]))
+        except SubmissionError:
+            now = {}
+        for name, data in run.student_files.get(key, {}).items():
+            if now.get(name) != data:
+                self.log.error(
+                    "%s: %s changed after autograde started; graded as it was submitted",
+                    key[1],
+                    name,
                 )
-            submission = resources["metadata"]["path"]
-            start = time.perf_counter()
-            results = grade_submission(submission, workers=self.workers or default_workers())
-            self.log.info(
-                "Graded %s with the trusted engine in %.1f s: %g of %g points",
-                submission,
-                time.perf_counter() - start,
-                sum(r.score for r in results),
-                sum(r.max_score for r in results),
-            )
-            cells = {}
-            for result in results:
-                cells.setdefault(result.cell, []).append(result)
-            run.verdicts[key] = cells
         # The kernel inherits this process's environment when Execute starts
         # it; ApplyTrustedGrades puts it back. check() in the hidden cells has
         # nothing to do, and the kernel uses few BLAS threads.
@@ -254,6 +370,54 @@ class StartTrustedGrading(NbGraderPreprocessor):
             run.saved_env.setdefault(name, os.environ.get(name))
             os.environ[name] = value
         return nb, resources
+
+    def _grade_everyone(self, run, assignment):
+        """Read every submission of this run, snapshot the course, then grade them all with
+        the engine: nothing a kernel does later can change a grade."""
+        if trusted_files_digest() != TRUSTED_DIGEST:
+            raise RuntimeError(
+                "the grading engine's files changed before autograding started: scores would "
+                "not be trustworthy (see docs/nbgrader.md)"
+            )
+        converter = _converter_of(self)
+        folders = {}
+        for folder in sorted(getattr(converter, "assignments", None) or {}):
+            coursedir = converter.coursedir
+            pattern = coursedir.format_path(
+                coursedir.submitted_directory,
+                "(?P<student>[^/]+)",
+                re.escape(assignment),
+                escape=True,
+            )
+            match = re.fullmatch(pattern, folder)
+            if match:
+                folders[match["student"]] = folder
+        for student, folder in folders.items():
+            try:
+                run.student_files[(assignment, student)] = locate(Path(folder))
+            except SubmissionError:
+                run.student_files[(assignment, student)] = {}
+        run.snapshot, run.instructor_bytes = snapshot(_course_root(self))
+        for student, folder in folders.items():
+            start = time.perf_counter()
+            files = run.student_files[(assignment, student)]
+            if files:
+                results = grade_files(
+                    files, load_rubric(), workers=self.workers or default_workers()
+                )
+            else:  # the engine says what is missing, in every check's feedback
+                results = grade_submission(folder, workers=self.workers or default_workers())
+            self.log.info(
+                "Graded %s with the trusted engine in %.1f s: %g of %g points",
+                student,
+                time.perf_counter() - start,
+                sum(r.score for r in results),
+                sum(r.max_score for r in results),
+            )
+            cells = {}
+            for result in results:
+                cells.setdefault(result.cell, []).append(result)
+            run.verdicts[(assignment, student)] = cells
 
 
 class ApplyTrustedGrades(NbGraderPreprocessor):
@@ -291,6 +455,8 @@ class ApplyTrustedGrades(NbGraderPreprocessor):
                 )
                 run.trusted[grade.id] = auto_score
         _restore_gradebook(run, info["db_url"], self.log)
+        if run.snapshot is not None:
+            _report_changes(run, _course_root(self), info["student"], self.log)
         return nb, resources
 
 

@@ -31,7 +31,7 @@ SPEC = {}
 SANDBOX = OUT = INPUTS = ""
 
 
-def setup(job_path):
+def setup(job_path, walls):
     """Read the job, point the imports at the runtime the parent chose, import numpy."""
     global np, SPEC, SANDBOX, OUT, INPUTS
     SANDBOX = os.path.dirname(os.path.abspath(job_path))
@@ -40,28 +40,12 @@ def setup(job_path):
     with open(job_path) as f:
         SPEC = json.load(f)
     runtime = SPEC["runtime"]
-    remap_loaded_packages(runtime["remap"])
+    walls.remap_loaded_packages(runtime["remap"])
     sys.path[:] = list(runtime["stdlib"]) + [runtime["numpy_parent"]]
     import numpy
 
     np = numpy
     sys.path[:] = [SANDBOX] + list(runtime["stdlib"])
-
-
-def remap_loaded_packages(pairs):
-    """Packages the interpreter imported at start-up keep searching their submodules
-    where they were found; point them at the runtime's view (see runtime.py)."""
-    pairs = sorted(pairs, key=lambda pair: -len(pair[0]))
-    for module in list(sys.modules.values()):
-        search = getattr(module, "__path__", None)
-        if not isinstance(search, list):
-            continue
-        for i, entry in enumerate(search):
-            for old, new in pairs:
-                if entry == old or entry.startswith(old + os.sep):
-                    search[i] = new + entry[len(old) :]
-                    break
-    sys.path_importer_cache.clear()
 
 
 class CappedStream:
@@ -270,7 +254,7 @@ def load_walls():
 
 def main():
     walls = load_walls()
-    setup(sys.argv[1])
+    setup(sys.argv[1], walls)
     confine(walls)
     sys.stdout = CappedStream(sys.stdout, SPEC["output_cap"])
     sys.stderr = CappedStream(sys.stderr, SPEC["output_cap"])

@@ -9,9 +9,19 @@ for notebooks, a kernel launcher. ``apply`` raises them in order:
 2. a uid and gid of its own, when started as root: every capability goes;
 3. death with the parent (the grader), and no exit if it is already gone;
 4. Landlock (Linux 5.13+): read only the given runtime paths, write only the
-   given folders, no TCP, no signals to processes outside the domain;
+   given folders, no TCP (or, ABI 4+, binding only the given TCP ports and
+   connecting nowhere), no signals to processes outside the domain;
 5. seccomp (x86_64): no fork, exec, ptrace, sockets, mounts or namespaces,
    and signals only to the process itself.
+
+Two profiles: the engine's child (no sockets at all) and a Jupyter kernel
+(``tcp_ports`` given: it may make TCP sockets, IPv4 or IPv6, to listen on the
+ports of its connection file, a NETLINK_ROUTE socket, with which ZMQ lists
+the interfaces, and socket pairs (asyncio's self-pipe); every other socket
+family, type and protocol is refused).
+
+It also points the imports of a process at the runtime view that its uid can
+read (``remap_loaded_packages``).
 
 A kernel or container without Landlock or seccomp must not stop grading:
 what could not be applied is returned as ``no landlock (...)`` /
@@ -23,6 +33,7 @@ import os
 import resource
 import signal
 import struct
+import sys
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -99,7 +110,16 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def landlock(read_paths, rw_paths, applied):
+LL_NET_BIND_TCP = 1
+LL_RULE_PATH_BENEATH, LL_RULE_NET_PORT = 1, 2
+
+
+class _NetPort(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
+
+
+def landlock(read_paths, rw_paths, applied, tcp_ports=()):
     if os.uname().machine != "x86_64":
         return
     abi = _libc.syscall(SYS_landlock_create_ruleset, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
@@ -130,16 +150,33 @@ def landlock(read_paths, rw_paths, applied):
             if not os.path.isdir(path):
                 rights &= LL_FILE_RIGHTS
             rule = _PathBeneath(rights & fs, fd)
-            if _libc.syscall(SYS_landlock_add_rule, ruleset, 1, ctypes.byref(rule), 0) < 0:
+            if (
+                _libc.syscall(
+                    SYS_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, ctypes.byref(rule), 0
+                )
+                < 0
+            ):
                 raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
         finally:
             os.close(fd)
+    if abi >= 4:  # TCP: bind only these ports, connect nowhere
+        for port in tcp_ports:
+            rule = _NetPort(LL_NET_BIND_TCP, int(port))
+            if (
+                _libc.syscall(
+                    SYS_landlock_add_rule, ruleset, LL_RULE_NET_PORT, ctypes.byref(rule), 0
+                )
+                < 0
+            ):
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule tcp port {port}")
     if _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
         raise OSError(ctypes.get_errno(), "no_new_privs")
     if _libc.syscall(SYS_landlock_restrict_self, ruleset, 0) < 0:
         raise OSError(ctypes.get_errno(), "landlock_restrict_self")
     os.close(ruleset)
     applied.append(f"landlock abi {abi}")
+    if tcp_ports and abi < 4:
+        applied.append("no TCP port rules (Landlock ABI < 4)")
 
 
 # --- 6. seccomp ------------------------------------------------------------------
@@ -186,10 +223,15 @@ def _bpf(code, jt, jf, k):
     return struct.pack("HBBI", code, jt, jf, k & 0xFFFFFFFF)
 
 
-def seccomp(self_pid, applied):
+AF_INET, AF_INET6, AF_NETLINK, NETLINK_ROUTE = 2, 10, 16, 0
+SOCK_STREAM, SOCK_TYPE_MASK = 1, 0xF
+
+
+def seccomp(self_pid, applied, tcp=False):
+    """The filter; `tcp`: socket() is allowed for TCP over IPv4 and IPv6 (a kernel's ZMQ)."""
     if os.uname().machine != "x86_64":
         return
-    LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+    LD, JEQ, JGE, JSET, RET, AND = 0x20, 0x15, 0x35, 0x45, 0x06, 0x54
     prog = [
         _bpf(LD, 0, 0, 4),  # arch
         _bpf(JEQ, 1, 0, AUDIT_ARCH_X86_64),
@@ -198,7 +240,24 @@ def seccomp(self_pid, applied):
         _bpf(JGE, 0, 1, 0x40000000),  # the x32 ABI
         _bpf(RET, 0, 0, RET_EPERM),
     ]
+    if tcp:
+        prog += [
+            _bpf(JEQ, 0, 11, 41),  # socket(domain, type, protocol)
+            _bpf(LD, 0, 0, 16),
+            _bpf(JEQ, 2, 0, AF_INET),
+            _bpf(JEQ, 1, 0, AF_INET6),
+            _bpf(JEQ, 3, 5, AF_NETLINK),
+            _bpf(LD, 0, 0, 24),
+            _bpf(AND, 0, 0, SOCK_TYPE_MASK),  # without SOCK_NONBLOCK / SOCK_CLOEXEC
+            _bpf(JEQ, 3, 2, SOCK_STREAM),
+            _bpf(LD, 0, 0, 32),
+            _bpf(JEQ, 1, 0, NETLINK_ROUTE),  # read the interfaces (ZMQ resolves its address)
+            _bpf(RET, 0, 0, RET_EPERM),
+            _bpf(RET, 0, 0, RET_ALLOW),
+        ]
     for nr, ret in DENY.items():
+        if tcp and nr == 53:
+            continue  # socketpair: the self-pipe of asyncio's event loops, connected to nothing
         prog += [_bpf(JEQ, 0, 1, nr), _bpf(RET, 0, 0, ret)]
     # clone: threads only
     prog += [
@@ -231,21 +290,41 @@ def seccomp(self_pid, applied):
         raise OSError(ctypes.get_errno(), "no_new_privs")
     if _libc.syscall(317, 1, 0, ctypes.byref(fprog)) != 0:  # seccomp(SET_MODE_FILTER)
         raise OSError(ctypes.get_errno(), "seccomp")
-    applied.append("seccomp")
+    applied.append("seccomp (TCP sockets only)" if tcp else "seccomp")
 
 
-def apply(limits, uid, gid, parent_pid, read_paths, write_paths):
-    """Raise every wall the machine allows; the list of what was applied."""
+def remap_loaded_packages(pairs):
+    """Packages the interpreter imported at start-up keep searching their submodules
+    where they were found; point them at the runtime's view (see runtime.py): a list
+    of (original prefix, view prefix) pairs."""
+    pairs = sorted(pairs, key=lambda pair: -len(pair[0]))
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if not isinstance(search, list):
+            continue
+        for i, entry in enumerate(search):
+            for old, new in pairs:
+                if entry == old or entry.startswith(old + os.sep):
+                    search[i] = new + entry[len(old) :]
+                    break
+    sys.path_importer_cache.clear()
+
+
+def apply(limits, uid, gid, parent_pid, read_paths, write_paths, tcp_ports=None):
+    """Raise every wall the machine allows; the list of what was applied.
+
+    tcp_ports: None for the engine's child (no sockets); for a Jupyter kernel,
+    the TCP ports it listens on (the only ones Landlock ABI 4+ lets it bind)."""
     applied = []
     set_limits(limits, applied)
     drop_root(uid, gid, applied)
     die_with_parent(parent_pid)
     try:
-        landlock(read_paths, write_paths, applied)
+        landlock(read_paths, write_paths, applied, tcp_ports or ())
     except OSError as exc:
         applied.append(f"no landlock ({exc})")
     try:
-        seccomp(os.getpid(), applied)
+        seccomp(os.getpid(), applied, tcp=tcp_ports is not None)
     except OSError as exc:
         applied.append(f"no seccomp ({exc})")
     return applied

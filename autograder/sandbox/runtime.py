@@ -11,7 +11,10 @@ links to (or, across file systems, copies of) the standard library,
 
 ``plan(own_uid)`` says where the child's imports come from; the engine proves
 with a canary child (``autograder.engine.preflight``) that they work before it
-grades anyone.
+grades anyone. ``kernel_plan(own_uid)`` is the same for the Jupyter kernel of
+``nbgrader autograde``, which needs the environment's site-packages too
+(ipykernel, IPython, zmq, matplotlib): in place when every uid can read them,
+else a view of them beside the view of the standard library.
 """
 
 from __future__ import annotations
@@ -54,10 +57,11 @@ class Runtime:
     numpy_parent: str
     remap: tuple = ()
     view: str | None = None
+    site: tuple = ()  # site-packages folders (a kernel's runtime only)
 
     def read_paths(self):
         """Every folder the child must be allowed to read (for Landlock)."""
-        paths = set(self.stdlib) | {self.numpy_parent}
+        paths = set(self.stdlib) | {self.numpy_parent} | set(self.site)
         paths |= {p for p in SYSTEM_LIBRARIES if os.path.exists(p)}
         return sorted(p for p in paths if os.path.exists(p))
 
@@ -114,11 +118,55 @@ def plan(own_uid):
     return view()
 
 
-def _key():
+def site_paths():
+    """The site-packages folders of this interpreter's search path, in order."""
+    found = [os.path.realpath(p) for p in sys.path if p and "-packages" in os.path.basename(p)]
+    return [p for p in dict.fromkeys(found) if os.path.isdir(p)]
+
+
+def kernel_plan(own_uid):
+    """The runtime of a Jupyter kernel: the child's, plus the site-packages it imports
+    from (in place when a kernel of another uid can read them, else a view)."""
+    runtime = plan(own_uid)
+    sites = site_paths()
+    if own_uid and not all(readable_by_anyone(p) for p in sites):
+        sites = _site_view(sites)
+    return Runtime(
+        runtime.stdlib,
+        sites[0] if sites else runtime.numpy_parent,
+        runtime.remap,
+        runtime.view,
+        tuple(sites),
+    )
+
+
+def _site_view(sites):
+    """Hard links to (or copies of) the site-packages folders, readable by every uid."""
+    name = f"autograder-site-{os.geteuid()}-{_key(sites)}"
+    for place in _places():
+        target = os.path.join(place, name)
+        if not _trusted(target):
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=place))
+            for i, folder in enumerate(sites):
+                _link_tree(folder, staging / str(i), ())
+            os.chmod(staging, 0o755)
+            (staging / "COMPLETE").write_text("\n".join(sites) + "\n")
+            try:
+                os.rename(staging, target)
+            except OSError:
+                shutil.rmtree(staging, ignore_errors=True)
+        if _trusted(target):
+            return [os.path.join(target, str(i)) for i in range(len(sites))]
+    raise RuntimeViewError(
+        "cannot make a copy of site-packages that a kernel of another uid can read"
+    )
+
+
+def _key(extra=()):
     """What the view depends on: the interpreter, its library and numpy, as installed."""
     parent, folders = numpy_dirs()
     parts = [str(VIEW_FORMAT), sys.version, np.__version__, parent, *stdlib_paths(), *folders]
-    for p in [*stdlib_paths(), *folders]:
+    for p in [*stdlib_paths(), *folders, *extra]:
         st = os.stat(p)
         parts.append(f"{st.st_ino}:{st.st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

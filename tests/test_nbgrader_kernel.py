@@ -1,0 +1,254 @@
+"""The kernels of ``nbgrader autograde`` are confined: through nbgrader's real command line.
+
+One course, one ``autograde`` call for six students (about three minutes):
+
+- aaa_attacker: the reference, plus a notebook cell that appends a broken
+  ``rnn_step_forward`` to every ``submitted/*/.../rnn_layers.py``, to the
+  instructor's solution and provided module and to ``nbgrader_config.py``, and
+  tries to read the solutions, the engine's stored values and the gradebook;
+- bbb_import_attacker: the same lines at the top of its ``rnn_layers.py``;
+- hog: the reference, plus a fork loop and a memory bomb in a notebook;
+- looper: the reference, plus an endless loop in a notebook;
+- mmm_reference, zzz_victim: the reference.
+
+``KERNEL_WALLS=off pytest tests/test_nbgrader_kernel.py`` runs the same course
+with plain kernels, to see these tests fail without the walls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import paths
+from autograder.frontends.nbgrader_plugin import rubric_cell_points
+from conftest import ASSIGNMENT, RELEASE, ROOT, SOLUTIONS, SOURCE
+
+STUDENTS = ["aaa_attacker", "bbb_import_attacker", "hog", "looper", "mmm_reference", "zzz_victim"]
+TOTAL = sum(rubric_cell_points().values())
+SECRETS = {
+    "solution": f"../../../solutions/{ASSIGNMENT}/captioning/rnn_layers.py",
+    "expected": str(paths.EXPECTED_DIR / "rnn_forward.npz"),
+    "gradebook": "../../../gradebook.db",
+}
+
+SABOTAGE = r"""
+# Sabotage: break every other student's rnn_step_forward and the instructor's files.
+import glob as _glob
+import os as _os
+
+_BROKEN = "\n\ndef rnn_step_forward(x, prev_h, Wx, Wh, b):\n    return prev_h, None\n"
+_course = _os.path.abspath(_os.path.join(_os.getcwd(), "..", "..", ".."))
+_targets = _glob.glob(_os.path.join(_course, "submitted", "*", "ASSIGNMENT", "captioning", "rnn_layers.py"))
+_targets += [
+    _os.path.join(_course, "solutions", "ASSIGNMENT", "captioning", "rnn_layers.py"),
+    _os.path.join(_course, "source", "ASSIGNMENT", "captioning", "layers.py"),
+    _os.path.join(_course, "nbgrader_config.py"),
+]
+for _target in _targets:
+    try:
+        with open(_target, "a") as _f:
+            _f.write("\nc = None\n" if _target.endswith("config.py") else _BROKEN)
+    except OSError:
+        pass
+""".replace("ASSIGNMENT", ASSIGNMENT)
+
+SPY = f"""
+# Read what only the instructor may read; write down what could be read.
+import json
+
+stolen = {{}}
+for name, path in {SECRETS!r}.items():
+    try:
+        with open(path, "rb") as f:
+            stolen[name] = len(f.read())
+    except OSError as exc:
+        stolen[name] = type(exc).__name__
+with open("stolen.json", "w") as f:
+    json.dump(stolen, f)
+"""
+
+FORK_LOOP = """
+import os
+children = 0
+try:
+    for _ in range(10000):
+        if os.fork() == 0:
+            while True:
+                pass
+        children += 1
+finally:
+    print("forked", children)
+"""
+
+MEMORY_BOMB = """
+hoard = []
+try:
+    while True:
+        hoard.append(bytearray(64 << 20))
+except MemoryError:
+    print("stopped at", len(hoard) * 64, "MB")
+del hoard
+"""
+
+ENDLESS_LOOP = """
+while True:
+    pass
+"""
+
+
+def nbgrader(course: Path, *args: str, check=True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    result = subprocess.run(cmd, cwd=course, capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def insert_cells(notebook: Path, *sources: str) -> None:
+    """Put cells right after the setup cell, so that they run before every check."""
+    nb = nbformat.read(notebook, as_version=4)
+    for i, source in enumerate(sources):
+        nb.cells.insert(2 + i, nbformat.v4.new_code_cell(source))
+    nbformat.write(nb, notebook)
+
+
+def submission(course: Path, student: str) -> Path:
+    folder = course / "submitted" / student / ASSIGNMENT
+    shutil.copytree(RELEASE, folder)
+    for name in paths.STUDENT_FILES:
+        shutil.copy(SOLUTIONS / "captioning" / name, folder / "captioning" / name)
+    return folder
+
+
+def digests(*roots: Path, skip=("autograded", "feedback")) -> dict:
+    out = {}
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            parts = path.relative_to(root).parts
+            if parts[0] in skip or "__pycache__" in parts or path.name.startswith("gradebook.db"):
+                continue
+            if path.is_file():
+                out[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def course():
+    # Under the shared temporary folder: pytest's own is closed to other uids.
+    course = Path(tempfile.mkdtemp(prefix="kernel-course-"))
+    os.chmod(course, 0o755)
+    config = (ROOT / "nbgrader_config.py").read_text()
+    # A notebook that loops stops after 60 s of CPU here (the course's limit is larger).
+    config += "\nc.ConfinedKernelManager.cpu_seconds = 60\n"
+    if os.environ.get("KERNEL_WALLS") == "off":
+        config += "c.ConfinedKernelManager.confine = False\n"
+    (course / "nbgrader_config.py").write_text(config)
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ipynb_checkpoints")
+    shutil.copytree(SOURCE, course / "source" / ASSIGNMENT, ignore=ignore)
+    shutil.copytree(SOLUTIONS, course / "solutions" / ASSIGNMENT, ignore=ignore)
+    nbgrader(course, "generate_assignment", ASSIGNMENT)
+
+    insert_cells(submission(course, "aaa_attacker") / "RNN_Captioning.ipynb", SABOTAGE, SPY)
+    layers = submission(course, "bbb_import_attacker") / "captioning" / "rnn_layers.py"
+    layers.write_text(SABOTAGE + layers.read_text())
+    hog = submission(course, "hog")
+    insert_cells(hog / "RNN_Captioning.ipynb", FORK_LOOP, MEMORY_BOMB)
+    insert_cells(submission(course, "looper") / "RNN_Captioning.ipynb", ENDLESS_LOOP)
+    submission(course, "mmm_reference")
+    submission(course, "zzz_victim")
+
+    before = digests(course, paths.PACKAGE)
+    start = time.perf_counter()
+    result = nbgrader(course, "autograde", ASSIGNMENT, check=False)
+    seconds = time.perf_counter() - start
+    print(f"\nautograde of {len(STUDENTS)} students: {seconds:.1f} s")
+    return {
+        "root": course,
+        "before": before,
+        "after": digests(course, paths.PACKAGE),
+        "log": result.stdout + result.stderr,
+        "returncode": result.returncode,
+    }
+
+
+@pytest.fixture(scope="module")
+def totals(course):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    out = {}
+    with Gradebook(f"sqlite:///{course['root'] / 'gradebook.db'}") as gb:
+        for student in STUDENTS:
+            try:
+                out[student] = gb.find_submission(ASSIGNMENT, student).score
+            except MissingEntry:
+                out[student] = None  # nbgrader gives up on a student whose kernel died
+    return out
+
+
+def test_sabotage_leaves_the_other_students_at_full_marks(totals):
+    assert totals["mmm_reference"] == TOTAL
+    assert totals["zzz_victim"] == TOTAL
+
+
+def test_the_attackers_are_graded_on_their_own_code(totals):
+    assert totals["aaa_attacker"] == TOTAL
+    assert totals["bbb_import_attacker"] == TOTAL
+
+
+def test_no_file_outside_the_kernels_folders_changes(course):
+    changed = sorted(
+        p
+        for p in set(course["before"]) | set(course["after"])
+        if course["before"].get(p) != course["after"].get(p)
+    )
+    assert changed == []
+    assert "changed the instructor's file" not in course["log"]
+
+
+def test_the_kernel_reads_no_solution_expected_value_or_gradebook(course):
+    stolen = json.loads(
+        (course["root"] / "autograded" / "aaa_attacker" / ASSIGNMENT / "stolen.json").read_text()
+    )
+    assert stolen == {name: "PermissionError" for name in SECRETS}
+
+
+def test_the_kernels_run_behind_walls(course):
+    walls = re.findall(r"Kernel in \S+ runs with: (.*)", course["log"])
+    assert len(walls) >= 2 * (len(STUDENTS) - 1)
+    for line in walls:
+        assert "landlock" in line and "seccomp" in line and "no landlock" not in line
+        if os.geteuid() == 0:
+            assert "uid " in line
+
+
+def test_a_loop_a_fork_loop_or_a_memory_bomb_costs_only_its_own_student(course, totals):
+    assert totals["hog"] == TOTAL  # the kernel survived both
+    for student in STUDENTS:
+        if student != "looper":
+            for name in ("RNN_Captioning.ipynb", "LSTM_Captioning.ipynb"):
+                assert (course["root"] / "autograded" / student / ASSIGNMENT / name).exists()
+    rnn = nbformat.read(
+        course["root"] / "autograded" / "hog" / ASSIGNMENT / "RNN_Captioning.ipynb", 4
+    )
+    printed = "".join(o.get("text", "") for cell in rnn.cells[2:4] for o in cell.get("outputs", []))
+    assert "forked 0" in printed and "stopped at" in printed
+    # The loop cost its own notebook run (the kernel stopped at its CPU limit), no more.
+    others = [student for student in STUDENTS if student != "looper"]
+    assert all(totals[student] == TOTAL for student in others)
+
+
+def test_an_untouched_submission_has_no_checksum_warning(course):
+    warnings = re.findall(r"Attribute 'checksum' for cell (\w+) has changed", course["log"])
+    assert warnings == []
