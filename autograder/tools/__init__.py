@@ -1,0 +1,1 @@
+"""Instructors' and maintainers' tools."""
