@@ -3,6 +3,7 @@
     autograder grade PATH [--json OUT] [--csv OUT] [--out-dir DIR] [--workers N]
     autograder validate [--workers N]
     autograder gradescope-bundle OUT.zip
+    autograder report RESULTS... [--submissions DIR] [--nbgrader COURSE] [--against DIR]
 
 ``grade`` takes one submission (a folder or .zip holding rnn_layers.py and
 rnn.py) or a folder of submissions (one sub-folder or .zip per student). The
@@ -146,6 +147,12 @@ def cmd_bundle(args):
     return 0
 
 
+def cmd_report(args):
+    from .tools import class_report
+
+    return class_report.run(args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +178,14 @@ def main(argv=None):
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")
     bundle.add_argument("out", type=Path)
     bundle.set_defaults(run=cmd_bundle)
+
+    class_report = commands.add_parser(
+        "report", help="a class report: scores, hardest checks, common mistakes, code similarity"
+    )
+    from .tools.class_report import add_arguments
+
+    add_arguments(class_report)
+    class_report.set_defaults(run=cmd_report)
 
     args = parser.parse_args(argv)
     try:

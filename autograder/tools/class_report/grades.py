@@ -155,7 +155,9 @@ def load_results(folders, submissions=None) -> Grades:
         student.submission = _submission_of(student.name, submissions)
     seen = {c for s in students.values() for c in s.checks}
     names = ", ".join(map(str, folders))
-    return Grades(sorted(students.values(), key=lambda s: s.name), _ordered(points, seen), names, notes)
+    return Grades(
+        sorted(students.values(), key=lambda s: s.name), _ordered(points, seen), names, notes
+    )
 
 
 def _submission_of(name, submissions):
@@ -204,9 +206,7 @@ def load_nbgrader(course: Path, assignment: str = paths.ASSIGNMENT) -> Grades:
     for student in students:
         _read_feedback(student, course / "autograded" / student.name / assignment)
     seen = {c for s in students for c in s.checks}
-    return Grades(
-        sorted(students, key=lambda s: s.name), _ordered(cells, seen), str(course), []
-    )
+    return Grades(sorted(students, key=lambda s: s.name), _ordered(cells, seen), str(course), [])
 
 
 def _read_feedback(student, folder: Path):
