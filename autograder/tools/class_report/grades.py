@@ -170,8 +170,15 @@ def _submission_of(name, submissions):
 
 def load_nbgrader(course: Path, assignment: str = paths.ASSIGNMENT) -> Grades:
     """The grades of one assignment in an nbgrader course (gradebook.db, submitted/)."""
+    import os
+    import sys
+
     from nbgrader.api import Gradebook, MissingEntry
 
+    # nbgrader runs `alembic` from PATH to check the database's schema
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     course = Path(course)
     cells = rubric_cells()
     students = []
@@ -182,6 +189,7 @@ def load_nbgrader(course: Path, assignment: str = paths.ASSIGNMENT) -> Grades:
             except MissingEntry:
                 students.append(Student(record.id, missing=True))
                 continue
+            late = float(getattr(sub, "total_seconds_late", 0.0) or 0.0)
             checks = {}
             for notebook in sub.notebooks:
                 for grade in notebook.grades:
@@ -198,8 +206,8 @@ def load_nbgrader(course: Path, assignment: str = paths.ASSIGNMENT) -> Grades:
                     float(sub.score or 0.0),
                     float(sub.max_score or 0.0),
                     checks,
-                    late=bool(sub.late),
-                    seconds_late=float(sub.total_seconds_late or 0.0),
+                    late=late > 0,
+                    seconds_late=late,
                     submission=folder if folder.exists() else None,
                 )
             )
