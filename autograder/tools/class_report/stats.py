@@ -11,7 +11,7 @@ import numpy as np
 # Numbers (1, 0.5, 3.2e-01, -4), then shapes and dimension lists built of them.
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _SHAPE = re.compile(r"\(\s*#(?:\s*,\s*#)*\s*,?\s*\)")
-_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 @dataclass
