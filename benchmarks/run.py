@@ -17,6 +17,7 @@ Sections:
 - grade:   the autograder CLI on one submission and on a batch, 1 and 2 workers
 - nbgrader: `nbgrader autograde` of one submission
 - data:    load_coco_data time and peak memory on the full-size stand-in
+- report:  `autograder report` of a synthetic class of 300 submissions
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from pathlib import Path
 import bench_data
 import bench_grading
 import bench_model
+import bench_report
 from bench_common import SOLUTIONS, Row, blas_info, blas_threads, machine, skipped, use_package
 
-SECTIONS = ("train", "sample", "grade", "nbgrader", "data")
+SECTIONS = ("train", "sample", "grade", "nbgrader", "data", "report")
 
 
 def parse_args(argv=None):
@@ -116,6 +118,7 @@ def main(argv=None):
         ),
         "nbgrader": lambda: bench_grading.nbgrader_rows(args.package, 1),
         "data": lambda: bench_data.data_rows(args.package, args.data_dir, 1 if quick else 3),
+        "report": lambda: bench_report.report_rows(100 if quick else 300),
     }
     start, load_before = time.perf_counter(), os.getloadavg()
     rows: list[Row] = []

@@ -3,6 +3,7 @@
     autograder grade PATH [--json OUT] [--csv OUT] [--out-dir DIR] [--workers N] [--seed S]
     autograder validate [--workers N]
     autograder gradescope-bundle OUT.zip
+    autograder report RESULTS... [--submissions DIR] [--nbgrader COURSE] [--against DIR]
     autograder build | demo | make-expected | thresholds | mutants | runtime [--help]
 
 ``grade`` takes one submission (a folder or .zip holding rnn_layers.py and
@@ -146,6 +147,12 @@ def cmd_bundle(args):
     return 0
 
 
+def cmd_report(args):
+    from ..tools import class_report
+
+    return class_report.run(args)
+
+
 # Instructors' and maintainers' tools: `autograder NAME [its own options]`.
 TOOLS = {
     "build": (
@@ -210,6 +217,14 @@ def main(argv=None):
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")
     bundle.add_argument("out", type=Path)
     bundle.set_defaults(run=cmd_bundle)
+
+    class_report = commands.add_parser(
+        "report", help="a class report: scores, hardest checks, common mistakes, code similarity"
+    )
+    from ..tools.class_report import add_arguments
+
+    add_arguments(class_report)
+    class_report.set_defaults(run=cmd_report)
 
     for name, (_, text) in TOOLS.items():
         commands.add_parser(name, help=text, add_help=False)  # listed here, run above

@@ -71,6 +71,11 @@ def main(argv=None) -> int:
             print("demo: the grader did not produce grades.csv", file=sys.stderr)
             return 1
         print_table(out / "grades.csv")
+        report = [sys.executable, "-m", "autograder", "report", str(out), "--quiet"]
+        report += ["--submissions", str(submissions), "--out", str(out / "report")]
+        if subprocess.run(report).returncode != 0:
+            print("demo: the class report failed", file=sys.stderr)
+            return 1
     return 0
 
 
