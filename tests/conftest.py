@@ -40,14 +40,14 @@ def _record_child_uids():
     machine have children under uids of the same range)."""
     from autograder.sandbox import runner
 
-    issued, fresh_uid = [], runner._fresh_uid
+    issued, fresh_uid = [], runner.fresh_uid
 
     def recording():
         uid = fresh_uid()
         issued.append(uid)
         return uid
 
-    runner._fresh_uid = recording
+    runner.fresh_uid = recording
     return issued
 
 

@@ -174,13 +174,14 @@ def course():
     result = nbgrader(course, "autograde", ASSIGNMENT, check=False)
     seconds = time.perf_counter() - start
     print(f"\nautograde of {len(STUDENTS)} students: {seconds:.1f} s")
-    return {
+    yield {
         "root": course,
         "before": before,
         "after": digests(course, paths.PACKAGE),
         "log": result.stdout + result.stderr,
         "returncode": result.returncode,
     }
+    shutil.rmtree(course, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

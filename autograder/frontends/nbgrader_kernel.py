@@ -42,7 +42,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from ..sandbox import runtime as runtimes
-from ..sandbox.runner import _fresh_uid, _jobs_root, leftover_processes
+from ..sandbox.runner import fresh_uid, jobs_root, leftover_processes
 from . import nbcheck
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "sandbox" / "kernel.py"
@@ -121,9 +121,9 @@ class KernelBox:
     def __init__(self, manager, folder, arguments, env):
         own_uid = os.geteuid() == 0
         self.folder = folder
-        self.uid = _fresh_uid() if own_uid else None
+        self.uid = fresh_uid() if own_uid else None
         self.lent = []  # (path, uid, gid) of what was lent to the kernel's uid
-        self.base = Path(tempfile.mkdtemp(prefix="autograder-kernel-", dir=_jobs_root(own_uid)))
+        self.base = Path(tempfile.mkdtemp(prefix="autograder-kernel-", dir=jobs_root(own_uid)))
         os.chmod(self.base, 0o711)
         home = self.base / "home"
         home.mkdir(mode=0o700)

@@ -126,7 +126,7 @@ def process_uids(include_zombies=True):
 CHILD_UIDS = range(1_000_000, 1_001_000_000)  # the uids children get, one each
 
 
-def _fresh_uid():
+def fresh_uid():
     used = set(process_uids().values())
     while True:
         uid = CHILD_UIDS.start + secrets.randbelow(len(CHILD_UIDS))
@@ -194,7 +194,7 @@ def _traversable(path):
     return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
 
 
-def _jobs_root(own_uid):
+def jobs_root(own_uid):
     """Where job directories go: the temporary folder, if a child of another uid can
     pass through it to reach its own box."""
     root = tempfile.gettempdir()
@@ -262,8 +262,8 @@ class Prepared:
 
 def prepare(job: Job, student_files: dict, trusted_dir: Path, walls: Walls) -> Prepared:
     """The job folder of `job` on the student's files (name -> bytes)."""
-    uid = _fresh_uid() if walls.own_uid else None
-    base = Path(tempfile.mkdtemp(prefix="autograder-job-", dir=_jobs_root(walls.own_uid)))
+    uid = fresh_uid() if walls.own_uid else None
+    base = Path(tempfile.mkdtemp(prefix="autograder-job-", dir=jobs_root(walls.own_uid)))
     os.chmod(base, 0o711)  # the child may pass through to its box, not list the logs
     box = base / "box"
     prepared = Prepared(base, box, uid, job)
