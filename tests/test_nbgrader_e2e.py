@@ -64,6 +64,7 @@ def points_with_bug():
             points[entry["cell"]] += entry["points"]
     return points
 
+
 BUG = """
 
 # Planted bug: the bias gradient of one LSTM step is doubled.
