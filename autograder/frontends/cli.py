@@ -1,6 +1,8 @@
 """The ``autograder`` command (also ``python -m autograder``).
 
     autograder grade PATH [--json OUT] [--csv OUT] [--out-dir DIR] [--workers N] [--seed S]
+                          [--shard I/N]
+    autograder merge DIR [MORE_DIRS...] [--out DIR]
     autograder validate [--workers N]
     autograder gradescope-bundle OUT.zip
     autograder report RESULTS... [--submissions DIR] [--nbgrader COURSE] [--against DIR]
@@ -11,6 +13,10 @@ rnn.py) or a folder of submissions (one sub-folder or .zip per student). Every
 grade records the seed of its random draws; ``--seed S`` repeats them. The
 exit status is 0 whenever grading ran, whatever the scores, and 2 when nothing
 was graded (no such path, or student code cannot run confined on this machine).
+
+``--shard I/N`` grades the I-th of N shares of a folder of submissions (one
+job of a cluster array, I from 1); ``merge`` joins the shards' output folders
+into the ``grades.csv`` and JSON files of one run (docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pathlib import Path  # noqa: E402
 
 from ..engine import default_workers, formats  # noqa: E402
 from ..engine.submission import looks_like_submission  # noqa: E402
+from . import shards  # noqa: E402
 
 
 def students_in(folder: Path):
@@ -38,7 +45,7 @@ def students_in(folder: Path):
         if child.is_dir() or child.suffix.lower() == ".zip":
             name = child.stem if child.is_file() else child.name
             entries.append((name, child))
-    return entries
+    return sorted(entries)  # by student name, as `merge` orders them
 
 
 def is_batch(path: Path):
@@ -84,6 +91,10 @@ def grade_batch(args, folder: Path):
     out_dir = args.out_dir or Path("autograder-results")
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = args.csv or out_dir / "grades.csv"
+    if args.shard is not None:
+        index, count = args.shard
+        students = [(n, p) for n, p in students if shards.shard_of(n, count) == index]
+        csv_path = out_dir / shards.shard_csv_name(index, count)
     names = [c["name"] for c in load_rubric()]
     rows = {}
 
@@ -110,7 +121,10 @@ def grade_batch(args, folder: Path):
         score, max_score = formats.total(results)
         print(f"{name.ljust(width)}  {score:g} / {max_score:g}")
     elapsed = time.perf_counter() - start
-    print(f"graded {len(ordered)} submissions in {elapsed:.1f} s with {args.workers} workers")
+    share = "" if args.shard is None else " (shard {} of {})".format(*args.shard)
+    print(
+        f"graded {len(ordered)} submissions{share} in {elapsed:.1f} s with {args.workers} workers"
+    )
     print(f"wrote {csv_path} and one JSON per student in {out_dir}")
     return 0
 
@@ -121,6 +135,12 @@ def cmd_grade(args):
         print(f"autograder: {path} does not exist", file=sys.stderr)
         return 2
     batch = args.batch if args.batch is not None else is_batch(path)
+    if args.shard is not None and not batch:
+        print(f"autograder: --shard needs a folder of submissions; {path} is one", file=sys.stderr)
+        return 2
+    if args.shard is not None and args.csv is not None:
+        print("autograder: a shard names its own CSV; --csv is for one run", file=sys.stderr)
+        return 2
     if args.workers is None:
         args.workers = default_workers()
     from ..engine import SandboxUnavailable, preflight
@@ -131,6 +151,15 @@ def cmd_grade(args):
         print(exc, file=sys.stderr)
         return 2
     return grade_batch(args, path) if batch else grade_one(args, path)
+
+
+def cmd_merge(args):
+    try:
+        shards.merge(args.dirs, args.out)
+    except shards.MergeError as exc:
+        print(f"autograder merge: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def cmd_validate(args):
@@ -201,10 +230,25 @@ def main(argv=None):
         type=int,
         help="the seed of every random draw, as recorded in a grade (default: fresh)",
     )
+    grade.add_argument(
+        "--shard",
+        type=shards.parse_shard,
+        metavar="I/N",
+        help="grade only shard I of N (I from 1) of a folder of submissions; see `merge`",
+    )
     mode = grade.add_mutually_exclusive_group()
     mode.add_argument("--batch", action="store_true", default=None, help="PATH holds submissions")
     mode.add_argument("--single", dest="batch", action="store_false", help="PATH is one submission")
     grade.set_defaults(run=cmd_grade)
+
+    merge = commands.add_parser(
+        "merge", help="join the output folders of `grade --shard I/N` into one run's"
+    )
+    merge.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="--out-dir of the shards")
+    merge.add_argument(
+        "--out", type=Path, help="where grades.csv and the JSON files go (default: the first DIR)"
+    )
+    merge.set_defaults(run=cmd_merge)
 
     validate = commands.add_parser(
         "validate", help="grade the reference, the stubs and the mutants of the reference"
