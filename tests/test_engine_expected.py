@@ -65,3 +65,30 @@ def test_the_recorded_thresholds_are_the_ones_in_use():
         else:
             assert f"## {check} (BLEU > {config.bleu_above:g})" in text
         assert f"Configuration: `{config}`" in text
+
+
+def test_the_recorded_measurement_meets_the_targets():
+    """2,000 reference runs per training check with no failure, every bug failing every one
+    of its 50 runs, and a false-fail rate below 1e-6 for the check as graded."""
+    from autograder.engine.checks.training import TRAINING
+    from autograder.tools.thresholds import passes, upper_bound
+
+    record = json.loads(paths.THRESHOLDS.with_suffix(".json").read_text())
+    assert set(record["checks"]) == set(TRAINING)
+    for check, entry in record["checks"].items():
+        config = TRAINING[check]
+        assert entry["config"] == str(config)
+        runs = entry["reference"]
+        failed = sum(not passes(config, v) for v in runs)
+        assert len(runs) >= 2000 and failed == 0, check
+        assert upper_bound(failed, len(runs)) ** config.attempts < 1e-6, check
+        for name, values in entry["bugs"].items():
+            assert len(values) >= 50 and not any(passes(config, v) for v in values), name
+
+
+def test_the_failure_rate_bound_is_clopper_pearson():
+    from autograder.tools.thresholds import upper_bound
+
+    assert upper_bound(0, 2000) == pytest.approx(1 - 0.05 ** (1 / 2000))
+    assert upper_bound(1, 100) == pytest.approx(0.0466, abs=2e-4)  # the exact binomial bound
+    assert upper_bound(0, 100) < upper_bound(1, 100) < upper_bound(2, 100)

@@ -222,6 +222,7 @@ def render(record):
         "upper bounds (Clopper-Pearson) of the probability that one run of the reference",
         "fails, and that bound raised to the power `attempts` for the check as graded.",
         "",
+        *([record["note"], ""] if record.get("note") else []),
         "## Failure rates",
         "",
         "| check | threshold | reference runs | failed | one run fails (upper bound) | attempts "
