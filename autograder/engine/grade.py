@@ -229,9 +229,10 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
     default; each CheckResult records it). A group with several `attempts`
     (the training checks) runs again with fresh draws after a run that
     completed but missed its threshold, and passes when one run passes.
-    `time_scale` multiplies every time limit (the tests shorten them).
+    `time_scale` multiplies every time limit (the tests shorten them). No
+    student code runs before the canary child has proven the walls (`preflight`),
+    which runs while the first jobs are being built.
     """
-    preflight()
     names = {entry["name"] for entry in selected}
     groups = [g for g in GROUPS if names & set(g.checks)]
     limit_loaded_blas()  # numpy may have been imported before a front end could say so
@@ -249,6 +250,7 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
             job = built.job
             if time_scale != 1.0:
                 job = replace(job, limits=job.limits.scaled(time_scale))
+            proven.result()  # SandboxUnavailable, if the walls could not be proven
             outcome = run_job(job, files, paths.provided_dir())
             try:
                 with _quiet():
@@ -266,11 +268,13 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
 
     # The longest jobs first, so that workers finish together.
     order = sorted(groups, key=lambda group: -group.limits.cpu)
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            judged = list(pool.map(run, order))
-    else:
-        judged = [run(group) for group in order]
+    with ThreadPoolExecutor(max_workers=1) as canary:
+        proven = canary.submit(preflight)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                judged = list(pool.map(run, order))
+        else:
+            judged = [run(group) for group in order]
     verdicts = {}
     for part in judged:
         verdicts.update(part)

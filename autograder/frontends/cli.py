@@ -146,11 +146,12 @@ def cmd_grade(args):
     from ..engine import SandboxUnavailable, preflight
 
     try:
-        preflight()
+        if batch:
+            preflight()  # before the first of many; one submission proves it while it builds
+        return grade_batch(args, path) if batch else grade_one(args, path)
     except SandboxUnavailable as exc:
         print(exc, file=sys.stderr)
         return 2
-    return grade_batch(args, path) if batch else grade_one(args, path)
 
 
 def cmd_merge(args):
