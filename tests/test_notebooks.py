@@ -21,7 +21,7 @@ from conftest import RELEASE, SOLUTIONS, SOURCE
 
 NOTEBOOKS = ("RNN_Captioning.ipynb", "LSTM_Captioning.ipynb")
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-ENGINE_CALL = re.compile(r'from autograder\.nbcheck import check\n\ncheck\("(\w+)"\)')
+ENGINE_CALL = re.compile(r'from autograder\.frontends\.nbcheck import check\n\ncheck\("(\w+)"\)')
 CHECK_LINE = re.compile(r"^(PASS|FAIL|SKIP)  ", re.M)
 
 

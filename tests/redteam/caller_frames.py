@@ -1,7 +1,7 @@
 # ruff: noqa
 # target: rnn_layers.py
 # fails: rnn_step_forward
-# passes: rnn_forward
+# passes: word_embedding_forward
 """rnn_step_forward searches the caller's frames and the garbage collector for an
 array of the output's shape that is not one of its inputs, and returns it."""
 

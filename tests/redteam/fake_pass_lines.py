@@ -1,7 +1,7 @@
 # ruff: noqa
 # target: rnn_layers.py
 # fails: rnn_step_forward
-# passes: rnn_forward
+# passes: word_embedding_forward
 """rnn_step_forward prints what a grader would print for a perfect score."""
 
 import sys as _sys

@@ -1,7 +1,7 @@
 # ruff: noqa
 # target: rnn_layers.py
 # fails: rnn_step_forward
-# passes: rnn_forward
+# passes: word_embedding_forward
 """rnn_step_forward plants fake results (a Gradescope results.json, result arrays
 under every name a grader might read) wherever it can, then ends the process."""
 

@@ -1,7 +1,7 @@
 # ruff: noqa
 # target: rnn_layers.py
 # fails: rnn_step_forward
-# passes: rnn_forward lstm_forward
+# passes: word_embedding_forward lstm_forward
 """Rebinds numpy's comparison functions so that everything compares equal,
 then returns zeros."""
 
