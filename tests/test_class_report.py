@@ -184,3 +184,10 @@ def test_cli_writes_the_report(klass, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and f"report: {tmp_path / 'class_report.html'}" in out
     assert (tmp_path / "class_report.html").exists()
+
+
+def test_a_retried_training_check_counts_as_its_last_run():
+    one = "After 60 iterations of Adam on 50 captions, the training loss is 0.9; it must be below 0.5."
+    retried = "\n".join(f"Run {k} of at most 3: " + one.replace("0.9", f"0.{k}") for k in (1, 2, 3))
+    assert stats.normalise(retried) == stats.normalise(one)
+    assert "Run" not in stats.normalise(retried)

@@ -12,6 +12,7 @@ import numpy as np
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _SHAPE = re.compile(r"\(\s*#(?:\s*,\s*#)*\s*,?\s*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_RUN = re.compile(r"^Run \d+ of at most \d+: ", re.M)
 
 
 @dataclass
@@ -66,8 +67,12 @@ def normalise(output: str) -> str:
 
     A failed check says what was wrong in its first sentence and, often, gives a
     ``Hint:`` line. The key is that sentence plus the hint, with numbers (relative
-    errors, shapes, sizes) replaced by #.
+    errors, shapes, sizes) replaced by #. A training check that ran several times
+    ("Run k of at most n: ...") is keyed by its last run.
     """
+    runs = _RUN.split(output)
+    if len(runs) > 1:
+        output = runs[-1]
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     if not lines:
         return "(no feedback)"
