@@ -167,15 +167,15 @@ def _course_files(root):
 
 
 def is_instructors(path, root):
-    """Whether a file is the instructor's: source/, solutions/, the engine, the config."""
-    path = Path(path)
-    if path.is_relative_to(paths.PACKAGE):
+    """Whether a file is the instructor's: source/, solutions/, the engine, the config.
+    (Plain string prefixes: it is asked for every file of the course after each kernel.)"""
+    path = str(path)
+    if path.startswith(str(paths.PACKAGE) + os.sep):
         return True
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
+    root = str(root).rstrip(os.sep) + os.sep
+    if not path.startswith(root):
         return False
-    return bool(parts) and parts[0] in INSTRUCTOR
+    return path[len(root) :].split(os.sep, 1)[0] in INSTRUCTOR
 
 
 def snapshot(root):
