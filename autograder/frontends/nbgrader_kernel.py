@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import stat
 import sys
 import tempfile
@@ -41,8 +40,9 @@ from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
+from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
 from ..sandbox import runtime as runtimes
-from ..sandbox.runner import fresh_uid, jobs_root, leftover_processes
+from ..sandbox.runner import fresh_uid, jobs_root, kill_uid
 from . import nbcheck
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "sandbox" / "kernel.py"
@@ -51,9 +51,7 @@ KERNEL_ENV = (
     "NBGRADER_EXECUTION",
     nbcheck.TRUSTED_ENV,
     "CAPTIONING_FAST",
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
+    *BLAS_THREAD_VARIABLES,
     "JPY_PARENT_PID",
     "LANG",
 )
@@ -203,18 +201,9 @@ class KernelBox:
     def close(self, log):
         """Kill whatever is left of the kernel, give the folder back, remove the private one."""
         if self.uid is not None:
-            for _ in range(50):
-                pids = leftover_processes(self.uid)
-                if not pids:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-                time.sleep(0.02)
-            else:
-                log.error("Processes of the kernel's uid %s survived: %s", self.uid, pids)
+            survivors = kill_uid(self.uid)
+            if survivors:
+                log.error("Processes of the kernel's uid %s survived: %s", self.uid, survivors)
             owner = os.lstat(Path(self.folder).parent)
             for path in [Path(self.folder), *Path(self.folder).rglob("*")]:
                 try:

@@ -139,23 +139,30 @@ def leftover_processes(uid):
     return [pid for pid, u in process_uids(include_zombies=False).items() if u == uid]
 
 
-def _kill_everything(pgid, uid):
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if uid is None:
-        return
-    for _ in range(50):  # processes that left the group (setsid, double fork)
+def kill_uid(uid, tries=50):
+    """Kill every process under `uid` (those that left a process group too: setsid,
+    double fork); the pids that survived `tries` rounds."""
+    pids = []
+    for _ in range(tries):
         pids = leftover_processes(uid)
         if not pids:
-            return
+            return []
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.01)
+    return leftover_processes(uid)
+
+
+def _kill_everything(pgid, uid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if uid is not None:
+        kill_uid(uid)
 
 
 def _wait(proc, seconds):
