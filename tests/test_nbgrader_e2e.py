@@ -205,10 +205,9 @@ def make_submissions(course: Path) -> None:
 STUDENTS = ["blank", "deleted_cells", "kernel_cheat", "one_bug", "reference", "warning"]
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """A graded course: the folder, the autograde wall time, and the command's log."""
-    course = tmp_path_factory.mktemp("course")
+def make_course(course: Path, students) -> Path:
+    """A course in `course` with these students and the assignment generated."""
+    course.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(
         SOURCE,
@@ -220,10 +219,17 @@ def course(tmp_path_factory):
     with open(course / "students.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "first_name", "last_name", "email"])
-        for student in STUDENTS:
+        for student in students:
             writer.writerow([student, student, "Student", f"{student}@example.org"])
     nbgrader(course, "db", "student", "import", "students.csv")
     nbgrader(course, "generate_assignment", ASSIGNMENT)
+    return course
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A graded course: the folder, the autograde wall time, and the command's log."""
+    course = make_course(tmp_path_factory.mktemp("course"), STUDENTS)
     make_submissions(course)
 
     start = time.perf_counter()

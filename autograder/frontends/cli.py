@@ -6,6 +6,7 @@
     autograder validate [--workers N]
     autograder gradescope-bundle OUT.zip
     autograder report RESULTS... [--submissions DIR] [--nbgrader COURSE] [--against DIR]
+    autograder nbgrader-autograde [ASSIGNMENT] [--workers N] [--student ID] [--force] [--seed S]
     autograder build | demo | make-expected | thresholds | mutants | runtime [--help]
 
 ``grade`` takes one submission (a folder or .zip holding rnn_layers.py and
@@ -190,6 +191,10 @@ TOOLS = {
         "regenerate release/ and solutions/ from source/ (--check: fail when they are stale)",
     ),
     "demo": ("autograder.tools.demo", "build, grade the demo class, print the grade table"),
+    "nbgrader-autograde": (
+        "autograder.frontends.nbgrader_parallel",
+        "nbgrader autograde of a whole class, several students at once (in the course folder)",
+    ),
     "make-expected": (
         "autograder.tools.make_expected",
         "regenerate the stored hidden expected values from the reference",

@@ -116,12 +116,24 @@ class _Run:
     trusted: dict = field(default_factory=dict)
     # Environment variables set for the kernel, with their values before.
     saved_env: dict = field(default_factory=dict)
-    # The course as it was before any kernel ran: {path: sha256}, and the bytes of
+    # The course as it was before any kernel ran: {path: stat signature}, and the bytes of
     # the instructor's files (put back if a kernel changes them).
     snapshot: dict | None = None
     instructor_bytes: dict = field(default_factory=dict)
     # (assignment, student) -> {file name: bytes} read before any kernel ran.
     student_files: dict = field(default_factory=dict)
+
+
+# Set by the parallel command's workers (autograder/frontends/nbgrader_parallel.py),
+# which share gradebook.db: a run then restores only the rows of its own students (the
+# command restores every row of the assignment once all kernels are dead).
+SHARED_GRADEBOOK = False
+# (assignment, student) -> (files, results): verdicts the parallel command's engine
+# reached on exactly these files; used instead of grading again when the files read
+# before the first kernel are the same.
+PRESET_VERDICTS: dict = {}
+# Grade row id -> (auto, manual, extra): what the last restore of this process wrote.
+RESTORED_ROWS: dict = {}
 
 
 # One state per run, kept by nbgrader's converter of that run: the formgrader
@@ -178,24 +190,52 @@ def is_instructors(path, root):
     return path[len(root) :].split(os.sep, 1)[0] in INSTRUCTOR
 
 
+def _signature(st):
+    """What changes whenever a file's content does: a write always moves the ctime,
+    which no process can set back."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+
+
+# {path: (signature, bytes)} of the instructor's files, kept across the runs of
+# one process (the parallel command's workers grade one student a run).
+_INSTRUCTOR_CACHE: dict = {}
+
+
 def snapshot(root):
-    """({path: sha256} of the course, {path: bytes} of the instructor's files)."""
-    hashes, kept = {}, {}
+    """({path: stat signature} of the course, {path: bytes} of the instructor's files)."""
+    signatures, kept = {}, {}
     for path in _course_files(root):
+        key = str(path)
         try:
-            data = path.read_bytes()
+            signature = _signature(os.lstat(key))
         except OSError:
             continue
-        hashes[str(path)] = hashlib.sha256(data).hexdigest()
-        if is_instructors(path, root):
-            kept[str(path)] = data
-    return hashes, kept
+        signatures[key] = signature
+        if is_instructors(key, root):
+            cached = _INSTRUCTOR_CACHE.get(key)
+            if cached is None or cached[0] != signature:
+                try:
+                    cached = _INSTRUCTOR_CACHE[key] = (signature, path.read_bytes())
+                except OSError:
+                    continue
+            kept[key] = cached[1]
+    return signatures, kept
 
 
 def changed_files(before, root):
-    """Paths whose content differs from `before`: changed, new, or gone."""
-    after, _ = snapshot(root)
+    """Paths whose content may differ from `before`: changed, new, or gone."""
+    after, _ = _signatures(root)
     return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+
+
+def _signatures(root):
+    signatures = {}
+    for path in _course_files(root):
+        try:
+            signatures[str(path)] = _signature(os.lstat(path))
+        except OSError:
+            continue
+    return signatures, None
 
 
 def _report_changes(run, root, student, log):
@@ -215,7 +255,7 @@ def _report_changes(run, root, student, log):
         else:
             log.error("The kernel of %s changed %s, outside its own folder", student, path)
     if changed:
-        run.snapshot, _ = snapshot(root)
+        run.snapshot, _ = _signatures(root)
     return changed
 
 
@@ -288,10 +328,13 @@ def trusted_outputs(cell_id, results, points, execution_count=None):
     return outputs
 
 
-def _grade_rows(gb, assignment):
-    """{grade row id: (auto, manual, extra)} of every graded cell of an assignment."""
+def _grade_rows(gb, assignment, students=None):
+    """{grade row id: (auto, manual, extra)} of every graded cell of an assignment (of
+    these students' submissions only, when given)."""
     rows = {}
     for submission in gb.find_assignment(assignment).submissions:
+        if students is not None and submission.student_id not in students:
+            continue
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 rows[grade.id] = (grade.auto_score, grade.manual_score, grade.extra_credit)
@@ -300,6 +343,17 @@ def _grade_rows(gb, assignment):
 
 def _restore_gradebook(run, db_url, log):
     """Put every score of the assignment back to its trusted value after a kernel ran."""
+    wanted = dict(run.baseline)
+    for row_id, auto in run.trusted.items():
+        _, manual, extra = run.baseline.get(row_id, (None, None, None))
+        wanted[row_id] = (auto, manual, extra)
+    restore_rows(wanted, db_url, log)
+    RESTORED_ROWS.update(wanted)
+
+
+def restore_rows(wanted, db_url, log):
+    """Give every grade row of `wanted` ({id: (auto, manual, extra)}) those scores, after
+    dropping any trigger; fail if a row is gone."""
     with Gradebook(db_url) as gb:
         if db_url.startswith("sqlite"):
             # nbgrader never creates triggers; one could rewrite the scores below.
@@ -308,10 +362,6 @@ def _restore_gradebook(run, db_url, log):
                 log.error("Dropping the trigger %r that something added to the gradebook", name)
                 quoted = name.replace('"', '""')
                 gb.db.execute(text(f'DROP TRIGGER "{quoted}"'))
-        wanted = dict(run.baseline)
-        for row_id, auto in run.trusted.items():
-            _, manual, extra = run.baseline.get(row_id, (None, None, None))
-            wanted[row_id] = (auto, manual, extra)
         ids = sorted(wanted)
         seen = set()
         for start in range(0, len(ids), 500):
@@ -331,6 +381,12 @@ class StartTrustedGrading(NbGraderPreprocessor):
     workers = Integer(
         0, help="Child processes the engine runs at the same time (0: one per core)."
     ).tag(config=True)
+    seed = Integer(
+        None,
+        allow_none=True,
+        help="Seed of the engine's random draws for every student (default: a fresh one per "
+        "student, recorded in the feedback).",
+    ).tag(config=True)
     kernel_blas_threads = Integer(
         1,
         help="BLAS threads of the kernels (unless the environment already sets them): the "
@@ -341,8 +397,11 @@ class StartTrustedGrading(NbGraderPreprocessor):
         run = _run_of(self)
         info = resources["nbgrader"]
         if run.baseline is None:
+            students = None
+            if SHARED_GRADEBOOK:
+                students = set(self._submission_folders(info["assignment"]))
             with Gradebook(info["db_url"]) as gb:
-                run.baseline = _grade_rows(gb, info["assignment"])
+                run.baseline = _grade_rows(gb, info["assignment"], students)
             self._grade_everyone(run, info["assignment"])
         key = (info["assignment"], info["student"])
         if key not in run.verdicts:  # a student nbgrader found after the first kernel
@@ -371,14 +430,8 @@ class StartTrustedGrading(NbGraderPreprocessor):
             os.environ[name] = value
         return nb, resources
 
-    def _grade_everyone(self, run, assignment):
-        """Read every submission of this run, snapshot the course, then grade them all with
-        the engine: nothing a kernel does later can change a grade."""
-        if trusted_files_digest() != TRUSTED_DIGEST:
-            raise RuntimeError(
-                "the grading engine's files changed before autograding started: scores would "
-                "not be trustworthy (see docs/nbgrader.md)"
-            )
+    def _submission_folders(self, assignment):
+        """{student: submitted folder} of the students this run autogrades."""
         converter = _converter_of(self)
         folders = {}
         for folder in sorted(getattr(converter, "assignments", None) or {}):
@@ -392,6 +445,17 @@ class StartTrustedGrading(NbGraderPreprocessor):
             match = re.fullmatch(pattern, folder)
             if match:
                 folders[match["student"]] = folder
+        return folders
+
+    def _grade_everyone(self, run, assignment):
+        """Read every submission of this run, snapshot the course, then grade them all with
+        the engine: nothing a kernel does later can change a grade."""
+        if trusted_files_digest() != TRUSTED_DIGEST:
+            raise RuntimeError(
+                "the grading engine's files changed before autograding started: scores would "
+                "not be trustworthy (see docs/nbgrader.md)"
+            )
+        folders = self._submission_folders(assignment)
         for student, folder in folders.items():
             try:
                 run.student_files[(assignment, student)] = locate(Path(folder))
@@ -401,16 +465,20 @@ class StartTrustedGrading(NbGraderPreprocessor):
         for student, folder in folders.items():
             start = time.perf_counter()
             files = run.student_files[(assignment, student)]
-            if files:
-                results = grade_files(
-                    files, load_rubric(), workers=self.workers or default_workers()
-                )
+            preset = PRESET_VERDICTS.pop((assignment, student), None)
+            workers = self.workers or default_workers()
+            if preset is not None and preset[0] == files:
+                results, how = preset[1], "verdicts reached ahead on the same files"
+            elif files:
+                results = grade_files(files, load_rubric(), workers=workers, seed=self.seed)
+                how = f"{time.perf_counter() - start:.1f} s"
             else:  # the engine says what is missing, in every check's feedback
-                results = grade_submission(folder, workers=self.workers or default_workers())
+                results = grade_submission(folder, workers=workers, seed=self.seed)
+                how = f"{time.perf_counter() - start:.1f} s"
             self.log.info(
-                "Graded %s with the trusted engine in %.1f s: %g of %g points",
+                "Graded %s with the trusted engine (%s): %g of %g points",
                 student,
-                time.perf_counter() - start,
+                how,
                 sum(r.score for r in results),
                 sum(r.max_score for r in results),
             )
