@@ -16,6 +16,9 @@ Sections:
 - sample:  CaptioningRNN.sample for 1000 images against PyTorch
 - grade:   the autograder CLI on one submission and on a batch, 1 and 2 workers
 - nbgrader: `nbgrader autograde` of one submission
+- class:   a class through plain `nbgrader autograde` and through
+           `autograder nbgrader-autograde` with 2 and 1 workers
+- shards:  `autograder grade` of a class in K shards + merge against one run
 - data:    load_coco_data time and peak memory on the full-size stand-in
 - report:  `autograder report` of a synthetic class of 300 submissions
 """
@@ -28,13 +31,14 @@ import sys
 import time
 from pathlib import Path
 
+import bench_class
 import bench_data
 import bench_grading
 import bench_model
 import bench_report
 from bench_common import SOLUTIONS, Row, blas_info, blas_threads, machine, skipped, use_package
 
-SECTIONS = ("train", "sample", "grade", "nbgrader", "data", "report")
+SECTIONS = ("train", "sample", "grade", "nbgrader", "class", "shards", "data", "report")
 
 
 def parse_args(argv=None):
@@ -57,6 +61,7 @@ def parse_args(argv=None):
         help="assignment folder whose captioning package is measured (default: solutions/)",
     )
     p.add_argument("--data-dir", type=Path, help="where the full-size stand-in is (or goes)")
+    p.add_argument("--students", type=int, help="class size of class/shards (default 20)")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = p.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -117,6 +122,12 @@ def main(argv=None):
             args.package, 6 if quick else 20, 1 if quick else 3
         ),
         "nbgrader": lambda: bench_grading.nbgrader_rows(args.package, 1),
+        "class": lambda: bench_class.class_rows(
+            args.package, args.students or (4 if quick else 20)
+        ),
+        "shards": lambda: bench_class.shard_rows(
+            args.package, args.students or (8 if quick else 20), 4, 1 if quick else 2
+        ),
         "data": lambda: bench_data.data_rows(args.package, args.data_dir, 1 if quick else 3),
         "report": lambda: bench_report.report_rows(100 if quick else 300),
     }

@@ -1,0 +1,177 @@
+"""Grading a whole class: nbgrader serial against `autograder nbgrader-autograde`, and shards.
+
+class:  one course (the project's nbgrader_config.py and source/, the
+        assignment generated, N copies of the reference submitted) is copied
+        before anyone is graded; the copies are graded by plain
+        `nbgrader autograde ASSIGNMENT` (all students in one call), by
+        `autograder nbgrader-autograde --workers 2` and `--workers 1`, one
+        after another in this run; the scores of the three gradebooks must
+        agree.
+shards: a folder of N submissions graded by one `autograder grade DIR` run
+        and by K shard runs (`--shard i/K`, one after another on this machine)
+        plus `autograder merge`, alternately, with the same seed; the merged
+        grades.csv must equal the one run's.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from bench_common import ROOT, Row, fmt_time, run, skipped, tail
+from bench_grading import make_submission, nbgrader_available
+
+from autograder.paths import ASSIGNMENT, STUDENT_FILES
+
+SEED = 12
+
+
+def _env():
+    bin_dir = Path(sys.executable).parent
+    # nbgrader runs `alembic` from PATH: the environment's bin/ goes first.
+    return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def make_course(course: Path, package: Path, students: int) -> None:
+    """A course with the assignment generated and `students` copies of the package submitted."""
+    env = _env()
+    course.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(
+        ROOT / "source" / ASSIGNMENT,
+        course / "source" / ASSIGNMENT,
+        ignore=shutil.ignore_patterns("__pycache__", ".*", "coco_captioning"),
+    )
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    _, proc = run([*nbgrader, "generate_assignment", ASSIGNMENT, "--force"], cwd=course, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"generate_assignment failed: {tail(proc.stderr)}")
+    for k in range(students):
+        folder = course / "submitted" / f"student{k:02d}" / ASSIGNMENT
+        shutil.copytree(course / "release" / ASSIGNMENT, folder)
+        for notebook in package.glob("*.ipynb"):
+            shutil.copy(notebook, folder / notebook.name)
+        for name in STUDENT_FILES:
+            shutil.copy(package / "captioning" / name, folder / "captioning" / name)
+
+
+def scores(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student_id: s.score for s in gb.find_assignment(ASSIGNMENT).submissions}
+
+
+def class_rows(package: Path, students: int):
+    """Rows: N students through plain nbgrader, and through the parallel command."""
+    why = nbgrader_available()
+    if why:
+        return [skipped("class", f"{students} students through nbgrader", why)]
+    env = _env()
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
+        template = Path(tmp) / "template"
+        make_course(template, package, students)
+        runs = {
+            "nbgrader autograde (serial)": [sys.executable, "-m", "nbgrader", "autograde"],
+            "nbgrader-autograde --workers 2": [
+                *[sys.executable, "-m", "autograder", "nbgrader-autograde"],
+                *["--no-progress", "--workers", "2"],
+            ],
+            "nbgrader-autograde --workers 1": [
+                *[sys.executable, "-m", "autograder", "nbgrader-autograde"],
+                *["--no-progress", "--workers", "1"],
+            ],
+        }
+        seconds, graded = {}, {}
+        for k, (name, cmd) in enumerate(runs.items()):
+            course = Path(tmp) / f"course{k}"
+            shutil.copytree(template, course, symlinks=True)
+            seconds[name], proc = run([*cmd, ASSIGNMENT], cwd=course, env=env, timeout=7200)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{name} failed: {tail(proc.stdout + proc.stderr, 3)}")
+            graded[name] = scores(course)
+            shutil.rmtree(course, ignore_errors=True)
+    serial = "nbgrader autograde (serial)"
+    same = all(g == graded[serial] for g in graded.values()) and len(graded[serial]) == students
+    agree = "same scores in the three gradebooks" if same else "SCORES DIFFER"
+    score = ",".join(f"{s:g}" for s in sorted(set(graded[serial].values())))
+    rows = [
+        Row(
+            "class",
+            f"{students} students: {serial}",
+            f"{fmt_time(seconds[serial] / students)}/student",
+            "",
+            "",
+            f"{fmt_time(seconds[serial])} in all; scores {score}",
+        )
+    ]
+    for name in list(runs)[1:]:
+        per = seconds[name] / students
+        speedup = seconds[serial] / seconds[name]
+        target = "target >= 3x" if "2" in name else "target < 8 s/student"
+        rows.append(
+            Row(
+                "class",
+                f"{students} students: {name}",
+                f"{fmt_time(per)}/student",
+                f"serial {fmt_time(seconds[serial] / students)}/student",
+                f"{speedup:.2f}x",
+                f"speed-up over serial; {target}; {fmt_time(seconds[name])} in all; {agree}",
+            )
+        )
+    return rows
+
+
+def _grade(folder: Path, out: Path, *extra: str):
+    cmd = [sys.executable, "-m", "autograder", "grade", str(folder), "--workers", "2"]
+    cmd += ["--seed", str(SEED), "--out-dir", str(out), *extra]
+    seconds, proc = run(cmd, cwd=ROOT, timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"autograder grade failed: {tail(proc.stderr)}")
+    return seconds
+
+
+def shard_rows(package: Path, students: int, shards: int, repeats: int):
+    """Row: K shards (one after another) + merge against one run, same seed."""
+    with tempfile.TemporaryDirectory(prefix="bench-shards-") as tmp:
+        tmp = Path(tmp)
+        batch = tmp / "batch"
+        for k in range(students):
+            make_submission(package, batch / f"student{k:02d}")
+        one, sharded = [], []
+        for r in range(repeats):
+            single = tmp / f"one{r}"
+            one.append(_grade(batch, single))
+            split = tmp / f"shards{r}"
+            total = 0.0
+            for i in range(1, shards + 1):
+                total += _grade(batch, split, "--shard", f"{i}/{shards}")
+            merged = tmp / f"merged{r}"
+            seconds, proc = run(
+                [sys.executable, "-m", "autograder", "merge", str(split), "--out", str(merged)],
+                cwd=ROOT,
+                timeout=600,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"autograder merge failed: {tail(proc.stderr)}")
+            sharded.append(total + seconds)
+            with open(single / "grades.csv") as a, open(merged / "grades.csv") as b:
+                if list(csv.reader(a)) != list(csv.reader(b)):
+                    raise RuntimeError("the merged shards' grades differ from the one run's")
+    t1, tk = statistics.median(one), statistics.median(sharded)
+    return [
+        Row(
+            "shards",
+            f"{students} submissions: {shards} shards + merge vs one run",
+            fmt_time(tk),
+            f"one run {fmt_time(t1)}",
+            f"{(tk - t1) / t1 * 100:+.1f}%",
+            f"overhead, target < 10%; shards run one after another, --workers 2 each; "
+            f"merged grades.csv equal to the one run's; median of {repeats}",
+        )
+    ]
