@@ -5,8 +5,10 @@ class:  one course (the project's nbgrader_config.py and source/, the
         before anyone is graded; the copies are graded by plain
         `nbgrader autograde ASSIGNMENT` (all students in one call), by
         `autograder nbgrader-autograde --workers 2` and `--workers 1`, one
-        after another in this run; the scores of the three gradebooks must
-        agree.
+        after another in this run; the scores of the gradebooks must agree.
+        With `--before REV`, the same class also goes through plain
+        `nbgrader autograde` in a course made from that revision (its config,
+        source/ and autograder package).
 shards: a folder of N submissions graded by one `autograder grade DIR` run
         and by K shard runs (`--shard i/K`, one after another on this machine)
         plus `autograder merge`, alternately, with the same seed; the merged
@@ -19,6 +21,7 @@ import csv
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -37,13 +40,14 @@ def _env():
     return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
-def make_course(course: Path, package: Path, students: int) -> None:
-    """A course with the assignment generated and `students` copies of the package submitted."""
-    env = _env()
+def make_course(course: Path, package: Path, students: int, root: Path = ROOT, env=None) -> None:
+    """A course with the assignment generated and `students` copies of the package submitted
+    (made from the project at `root`)."""
+    env = env or _env()
     course.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copy(root / "nbgrader_config.py", course)
     shutil.copytree(
-        ROOT / "source" / ASSIGNMENT,
+        root / "source" / ASSIGNMENT,
         course / "source" / ASSIGNMENT,
         ignore=shutil.ignore_patterns("__pycache__", ".*", "coco_captioning"),
     )
@@ -67,13 +71,35 @@ def scores(course: Path) -> dict:
         return {s.student_id: s.score for s in gb.find_assignment(ASSIGNMENT).submissions}
 
 
-def class_rows(package: Path, students: int):
+def export(revision: str, where: Path) -> Path:
+    """The project's files at a git revision, in `where`."""
+    where.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return where
+
+
+def class_rows(package: Path, students: int, before: str | None = None):
     """Rows: N students through plain nbgrader, and through the parallel command."""
     why = nbgrader_available()
     if why:
         return [skipped("class", f"{students} students through nbgrader", why)]
     env = _env()
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
+        old = None
+        if before:
+            tree = export(before, Path(tmp) / "before-tree")
+            old_env = dict(env, PYTHONPATH=str(tree))
+            course = Path(tmp) / "before"
+            make_course(course, package, students, root=tree, env=old_env)
+            cmd = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT]
+            old_seconds, proc = run(cmd, cwd=course, env=old_env, timeout=7200)
+            if proc.returncode != 0:
+                raise RuntimeError(f"nbgrader at {before} failed: {tail(proc.stderr, 3)}")
+            old = (old_seconds, scores(course))
+            shutil.rmtree(Path(tmp) / "before", ignore_errors=True)
         template = Path(tmp) / "template"
         make_course(template, package, students)
         runs = {
@@ -97,23 +123,38 @@ def class_rows(package: Path, students: int):
             graded[name] = scores(course)
             shutil.rmtree(course, ignore_errors=True)
     serial = "nbgrader autograde (serial)"
+    if old is not None:
+        graded[f"before {before}"] = old[1]
     same = all(g == graded[serial] for g in graded.values()) and len(graded[serial]) == students
-    agree = "same scores in the three gradebooks" if same else "SCORES DIFFER"
+    agree = "same scores in every gradebook" if same else "SCORES DIFFER"
     score = ",".join(f"{s:g}" for s in sorted(set(graded[serial].values())))
-    rows = [
+    rows = []
+    if old is not None:
+        rows.append(
+            Row(
+                "class",
+                f"{students} students: nbgrader autograde at {before}",
+                f"{fmt_time(old[0] / students)}/student",
+                "",
+                "",
+                f"{fmt_time(old[0])} in all; the course and plugin of that revision",
+            )
+        )
+    rows.append(
         Row(
             "class",
             f"{students} students: {serial}",
             f"{fmt_time(seconds[serial] / students)}/student",
-            "",
-            "",
+            f"before {fmt_time(old[0] / students)}/student" if old else "",
+            f"{old[0] / seconds[serial]:.2f}x" if old else "",
             f"{fmt_time(seconds[serial])} in all; scores {score}",
         )
-    ]
+    )
     for name in list(runs)[1:]:
         per = seconds[name] / students
         speedup = seconds[serial] / seconds[name]
         target = "target >= 3x" if "2" in name else "target < 8 s/student"
+        versus = f"; {old[0] / seconds[name]:.2f}x over serial at {before}" if old else ""
         rows.append(
             Row(
                 "class",
@@ -121,7 +162,8 @@ def class_rows(package: Path, students: int):
                 f"{fmt_time(per)}/student",
                 f"serial {fmt_time(seconds[serial] / students)}/student",
                 f"{speedup:.2f}x",
-                f"speed-up over serial; {target}; {fmt_time(seconds[name])} in all; {agree}",
+                f"speed-up over serial{versus}; {target}; {fmt_time(seconds[name])} in all; "
+                f"{agree}",
             )
         )
     return rows

@@ -62,6 +62,10 @@ def parse_args(argv=None):
     )
     p.add_argument("--data-dir", type=Path, help="where the full-size stand-in is (or goes)")
     p.add_argument("--students", type=int, help="class size of class/shards (default 20)")
+    p.add_argument(
+        "--before",
+        help="git revision whose plain `nbgrader autograde` the class section also measures",
+    )
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = p.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]

@@ -442,3 +442,23 @@ def test_each_autograde_run_has_its_own_state():
     assert _run_of(first) is _run_of(StartTrustedGrading(parent=first.parent))
     assert _run_of(second).verdicts == {}
     assert first_converter is not second_converter
+
+
+def test_the_reference_notebooks_run_cleanly_in_a_private_course_folder(course):
+    """pytest's temporary folders sit below /tmp/pytest-of-<user> (mode 0700), like a course
+    in a home folder: a kernel of a uid of its own must still import the student's package
+    and read the data (through its view of the folder), so that no cell fails."""
+    root = course["root"]
+    private = [p for p in root.parents if not p.stat().st_mode & 0o001]
+    for name in NOTEBOOKS:
+        nb = nbformat.read(root / "autograded" / "reference" / ASSIGNMENT / name, as_version=4)
+        errors = [
+            (i, out.get("ename"), out.get("evalue"))
+            for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code"
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "error"
+        ]
+        assert errors == [], f"{name} (course below {private or 'no private folder'}): {errors}"
+        ran = [c for c in nb.cells if c.cell_type == "code" and c.get("outputs")]
+        assert len(ran) >= 5

@@ -113,6 +113,15 @@ class ConfinedExecute(Execute):
         super().__init__(*args, **kwargs)
 
 
+def passable_by_anyone(folder):
+    """Whether a process of any uid can pass through every folder above `folder`."""
+    parents = Path(os.path.realpath(folder)).parents
+    try:
+        return all(os.stat(p).st_mode & stat.S_IXOTH for p in parents)
+    except OSError:
+        return False
+
+
 class KernelBox:
     """The private folder, uid, limits and command of one confined kernel."""
 
@@ -137,6 +146,12 @@ class KernelBox:
         ports = [info[f"{name}_port"] for name in ("shell", "iopub", "stdin", "control", "hb")]
         runtime = runtimes.kernel_plan(own_uid)
         self.report = self.base / "walls.json"
+        # Where a kernel of its own uid sees its folder (see confine.bind_view): the
+        # course may sit below a folder that uid cannot pass through.
+        view = None
+        if self.uid is not None and not passable_by_anyone(folder):
+            view = str(self.base / "folder")
+            os.mkdir(view, 0o755)
         spec = {
             "parent_pid": os.getpid(),
             "uid": self.uid,
@@ -155,6 +170,7 @@ class KernelBox:
             "write_paths": [folder, str(home)],
             "ports": ports,
             "cwd": folder,
+            "view": view,
             "lib": str(home / "lib"),
             "connection_file": str(connection),
             "arguments": list(arguments),

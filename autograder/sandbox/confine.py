@@ -293,6 +293,29 @@ def seccomp(self_pid, applied, tcp=False):
     applied.append("seccomp (TCP sockets only)" if tcp else "seccomp")
 
 
+# --- a view of the working folder ----------------------------------------------
+CLONE_NEWNS = 0x00020000
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+
+
+def bind_view(folder, view):
+    """As root: in a mount namespace of this process's own, show `folder` at `view` too.
+
+    A course may sit below a folder that only its owner can pass through (a home
+    folder); a process of another uid can then open nothing by its absolute path
+    there, and Python imports and data files by absolute paths. `view` is a folder
+    that every uid can reach; the files are the same (a bind mount), so Landlock's
+    rules on `folder` hold for them. Raises OSError where namespaces are not allowed
+    (a container without CAP_SYS_ADMIN, for example)."""
+    _libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+    if _libc.mount(os.fsencode(folder), os.fsencode(view), None, MS_BIND, None) != 0:
+        raise OSError(ctypes.get_errno(), f"mount --bind {folder} {view}")
+
+
 def remap_loaded_packages(pairs):
     """Packages the interpreter imported at start-up keep searching their submodules
     where they were found; point them at the runtime's view (see runtime.py): a list

@@ -40,21 +40,32 @@ def main():
     from ipykernel.kernelapp import IPKernelApp
 
     report = open(spec["report"], "w")  # noqa: SIM115 - opened as the grader, written once confined
+    write_paths = spec["write_paths"]
+    view_note = None
+    if spec.get("view"):
+        try:
+            walls.bind_view(spec["cwd"], spec["view"])
+            os.chdir(spec["view"])
+            write_paths = [spec["view"] if p == spec["cwd"] else p for p in write_paths]
+            view_note = "its folder at a path its uid can reach"
+        except OSError as exc:
+            view_note = f"no folder view ({exc})"
     applied = walls.apply(
         limits=spec["limits"],
         uid=spec["uid"],
         gid=spec["gid"],
         parent_pid=spec["parent_pid"],
         read_paths=spec["read_paths"],
-        write_paths=spec["write_paths"],
+        write_paths=write_paths,
         tcp_ports=spec["ports"],
     )
+    if view_note:
+        applied.append(view_note)
     json.dump(applied, report)
     report.close()
-    # The kernel imports the student's package from its folder, and nbcheck (the
-    # one call of the hidden cells) from a copy in its private folder.
-    # Relative to the working folder, as ipykernel does: the course may sit where the
-    # kernel's uid cannot pass through (a home folder), but it is already inside.
+    # The kernel imports the student's package from its working folder (the view,
+    # when there is one), and nbcheck (the one call of the hidden cells) from a copy
+    # in its private folder.
     sys.path[:] = ["", *spec["stdlib"], *spec["site"], spec["lib"]]
     sys.argv = ["ipykernel", "-f", spec["connection_file"], *spec["arguments"]]
     IPKernelApp.launch_instance()
