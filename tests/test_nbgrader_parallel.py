@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -111,11 +112,17 @@ def autograded(course: Path) -> dict:
             key = (student, str(path.relative_to(folder)))
             if path.suffix == ".ipynb":
                 nb = nbformat.read(path, as_version=4)
-                # Cells' metadata.execution holds the wall-clock times nbclient recorded.
+                # Cells' metadata.execution holds the wall-clock times nbclient recorded;
+                # tracebacks name the student's folder, as the kernel saw it.
                 cells = []
                 for c in nb.cells:
                     metadata = {k: v for k, v in c.metadata.items() if k != "execution"}
-                    cells.append((c.cell_type, c.source, c.get("outputs"), metadata))
+                    outputs = json.dumps(c.get("outputs"))
+                    outputs = outputs.replace(str(folder), "<folder>")
+                    outputs = re.sub(
+                        r"/[^\s\"']*/autograder-kernel-\w+/folder", "<folder>", outputs
+                    )
+                    cells.append((c.cell_type, c.source, json.loads(outputs), metadata))
                 out[key] = (nb.metadata, cells)
             else:
                 out[key] = path.read_bytes()
