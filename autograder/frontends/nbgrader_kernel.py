@@ -20,6 +20,11 @@ instead of ``ipykernel_launcher``:
 - when the notebook is done, or the kernel died, every process of the
   kernel's group and uid is killed and the private folder removed.
 
+``ConfinedExecute`` also leaves out the cells tagged ``autograde-skip``
+(the training runs and what only uses their models): the kernel never sees
+them, and each gets one line of output saying why. The engine trains and
+checks the student's model itself; no grade reads a kernel's output.
+
 Which walls are up is logged for every kernel. Nothing here decides a grade:
 the scores come from ``nbgrader_plugin`` (the engine, on files read before
 any kernel ran).
@@ -37,8 +42,9 @@ import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
 from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
 from ..sandbox import runtime as runtimes
@@ -103,14 +109,34 @@ class ConfinedKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
+SKIP_TAG = "autograde-skip"
+SKIPPED_NOTE = (
+    "Not run by the autograder (this cell is tagged autograde-skip): it trains a model or "
+    "uses a trained one, and the grader trains and checks your model itself, on settings "
+    "you have not seen. Its verdicts are in this notebook's autograder cells. Run the "
+    "notebook yourself to see this cell's output.\n"
+)
+
+
 class ConfinedExecute(Execute):
-    """nbgrader's Execute preprocessor, with confined kernels."""
+    """nbgrader's Execute preprocessor, with confined kernels, that skips tagged cells."""
+
+    skip_tag = Unicode(
+        SKIP_TAG, help="Cells with this tag are not run; they get a note saying why."
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute passes its kernel manager class as an argument, which
         # would win over the configuration.
         kwargs.setdefault("kernel_manager_class", ConfinedKernelManager)
         super().__init__(*args, **kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and self.skip_tag in cell.metadata.get("tags", ()):
+            cell.execution_count = None
+            cell.outputs = [new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
 
 class KernelBox:
