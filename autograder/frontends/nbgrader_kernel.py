@@ -50,6 +50,7 @@ from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
 from ..sandbox import runtime as runtimes
 from ..sandbox.runner import fresh_uid, jobs_root, kill_uid
 from . import nbcheck
+from .nbgrader_data import data_folder_of
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "sandbox" / "kernel.py"
 # What a kernel inherits of nbgrader's environment; everything else is dropped.
@@ -162,6 +163,9 @@ class KernelBox:
         info = manager.get_connection_info()
         ports = [info[f"{name}_port"] for name in ("shell", "iopub", "stdin", "control", "hb")]
         runtime = runtimes.kernel_plan(own_uid)
+        # The instructor's data set that autograde linked into the folder (nbgrader_data),
+        # as the grader recorded it: a kernel may have changed the link since.
+        data = data_folder_of(folder)
         self.report = self.base / "walls.json"
         spec = {
             "parent_pid": os.getpid(),
@@ -177,7 +181,7 @@ class KernelBox:
             "stdlib": list(runtime.stdlib),
             "site": list(runtime.site),
             "remap": [list(pair) for pair in runtime.remap],
-            "read_paths": runtime.read_paths(),
+            "read_paths": runtime.read_paths() + ([data] if data else []),
             "write_paths": [folder, str(home)],
             "ports": ports,
             "cwd": folder,
@@ -206,7 +210,7 @@ class KernelBox:
 
     def _lend(self, folder):
         """Give the student's folder to the kernel's uid for the run (given back by close)."""
-        for path in [Path(folder), *Path(folder).rglob("*")]:
+        for path in tree(folder):
             st = os.lstat(path)
             if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
                 self.lent.append((path, st.st_uid, st.st_gid))
@@ -231,7 +235,7 @@ class KernelBox:
             if survivors:
                 log.error("Processes of the kernel's uid %s survived: %s", self.uid, survivors)
             owner = os.lstat(Path(self.folder).parent)
-            for path in [Path(self.folder), *Path(self.folder).rglob("*")]:
+            for path in tree(self.folder):
                 try:
                     st = os.lstat(path)
                 except OSError:
@@ -244,3 +248,12 @@ class KernelBox:
                 except OSError:
                     pass
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def tree(folder):
+    """`folder` and everything under it, without following a symbolic link (the data
+    set is a link to the instructor's folder: never lent, never chowned)."""
+    yield Path(folder)
+    for top, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            yield Path(top, name)
