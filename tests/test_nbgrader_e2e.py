@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -206,9 +208,12 @@ STUDENTS = ["blank", "deleted_cells", "kernel_cheat", "one_bug", "reference", "w
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course():
     """A graded course: the folder, the autograde wall time, and the command's log."""
-    course = tmp_path_factory.mktemp("course")
+    # Under the shared temporary folder: pytest's own is closed to other uids, and as
+    # root each kernel has a uid of its own (it could not read the linked data there).
+    course = Path(tempfile.mkdtemp(prefix="e2e-course-"))
+    os.chmod(course, 0o755)
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(
         SOURCE,
@@ -233,7 +238,8 @@ def course(tmp_path_factory):
 
     nbgrader(course, "generate_feedback", ASSIGNMENT)
     nbgrader(course, "export", "--to", "grades.csv")
-    return {"root": course, "autograde_seconds": elapsed, "log": result.stdout + result.stderr}
+    yield {"root": course, "autograde_seconds": elapsed, "log": result.stdout + result.stderr}
+    shutil.rmtree(course, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -359,6 +365,16 @@ def test_feedback_shows_verdicts_but_no_hidden_values_or_tests(course):
     ).read_text(encoding="utf-8")
     points = rubric_cell_points()[BUGGY_CELL]
     assert f"{BUGGY_CELL}: 0 of {points:g} points" in html
+
+
+def test_the_data_set_is_linked_not_copied_and_not_in_the_feedback(course):
+    data = Path("datasets", "synthetic_coco")
+    for student in STUDENTS:
+        link = course["root"] / "autograded" / student / ASSIGNMENT / data
+        assert link.is_symlink() and link.resolve() == (
+            course["root"] / "source" / ASSIGNMENT / data
+        )
+        assert not (course["root"] / "feedback" / student / ASSIGNMENT / data).exists()
 
 
 def test_every_rubric_check_is_graded_in_some_cell():
