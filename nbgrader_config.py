@@ -71,8 +71,9 @@ c.Autograde.sanitize_preprocessors = [
 ]
 
 # Seconds per cell. The config wins over a command-line
-# --ExecutePreprocessor.timeout; the long training cells are cut short under
-# the autograder (the notebooks check NBGRADER_EXECUTION), so this is a guard.
+# --ExecutePreprocessor.timeout; the training cells are not run under the
+# autograder (tag autograde-skip) and, untagged, are cut short (the notebooks
+# check NBGRADER_EXECUTION), so this is a guard.
 c.Execute.timeout = 300
 
 # The score of every autograder cell comes from the trusted grading engine run

@@ -9,7 +9,13 @@ One course, one ``autograde`` call for six students (about three minutes):
 - bbb_import_attacker: the same lines at the top of its ``rnn_layers.py``;
 - hog: the reference, plus a fork loop and a memory bomb in a notebook;
 - looper: the reference, plus an endless loop in a notebook;
-- mmm_reference, zzz_victim: the reference.
+- mmm_reference: the reference;
+- zzz_victim: the reference, whose cells tagged autograde-skip (and one
+  autograder cell it tagged itself) would write a file and raise.
+
+The attacker also writes into the instructor's data set through the link that
+autograde puts in its folder, then points that link at the solutions for its
+second notebook (nbgrader runs the LSTM notebook first).
 
 ``KERNEL_WALLS=off pytest tests/test_nbgrader_kernel.py`` runs the same course
 with plain kernels, to see these tests fail without the walls.
@@ -32,6 +38,7 @@ import nbformat
 import pytest
 
 from autograder import paths
+from autograder.frontends.nbgrader_kernel import SKIP_TAG, SKIPPED_NOTE
 from autograder.frontends.nbgrader_plugin import rubric_cell_points
 from conftest import ASSIGNMENT, RELEASE, ROOT, SOLUTIONS, SOURCE
 
@@ -79,6 +86,48 @@ with open("stolen.json", "w") as f:
     json.dump(stolen, f)
 """
 
+DATA = Path("datasets", "synthetic_coco")
+
+DATA_WRITE = f"""
+# Write into the instructor's data set through the link, then point the link at the
+# solutions for the next notebook's kernel.
+import json
+import os
+
+tried = {{}}
+for name, mode in [("coco2014_vocab.json", "a"), ("planted.txt", "w")]:
+    try:
+        with open(os.path.join("{DATA}", name), mode) as f:
+            f.write("planted")
+        tried[name] = "written"
+    except OSError as exc:
+        tried[name] = type(exc).__name__
+with open("data_writes.json", "w") as f:
+    json.dump(tried, f)
+os.unlink("{DATA}")
+os.symlink(os.path.abspath("../../../solutions/{ASSIGNMENT}/captioning"), "{DATA}")
+# A link to the solution itself: nbgrader's set_permissions would chmod it, and
+# generate_feedback would copy it into the attacker's feedback.
+os.symlink(os.path.abspath("../../../solutions/{ASSIGNMENT}/captioning/rnn_layers.py"), "got.py")
+"""
+
+READ_RELINKED = f"""
+# Read the solution through the link the first notebook's kernel made.
+try:
+    with open("{DATA}/rnn_layers.py") as f:
+        outcome = len(f.read())
+except OSError as exc:
+    outcome = type(exc).__name__
+with open("relinked.txt", "w") as f:
+    f.write(str(outcome))
+"""
+
+SKIPPED_CELL = """
+# Under autograde this cell is never run.
+open("skipped_cell_ran_CELL.txt", "w").write("ran")
+raise RuntimeError("a skipped cell ran")
+"""
+
 FORK_LOOP = """
 import os
 children = 0
@@ -124,6 +173,21 @@ def insert_cells(notebook: Path, *sources: str) -> None:
     nbformat.write(nb, notebook)
 
 
+def tagged_cells_that_raise(notebook: Path, also_tag: str) -> None:
+    """Make every cell tagged autograde-skip write a file and raise; tag one grade cell too."""
+    nb = nbformat.read(notebook, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if SKIP_TAG in cell.metadata.get("tags", []):
+            cell.source = SKIPPED_CELL.replace("CELL", str(i))
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == also_tag:
+            cell.metadata["tags"] = [SKIP_TAG]
+    nbformat.write(nb, notebook)
+
+
+def modes(folder: Path) -> dict:
+    return {str(p): (s.st_uid, s.st_gid, s.st_mode) for p in folder.rglob("*") for s in [p.lstat()]}
+
+
 def submission(course: Path, student: str) -> Path:
     folder = course / "submitted" / student / ASSIGNMENT
     shutil.copytree(RELEASE, folder)
@@ -160,24 +224,35 @@ def course():
     shutil.copytree(SOLUTIONS, course / "solutions" / ASSIGNMENT, ignore=ignore)
     nbgrader(course, "generate_assignment", ASSIGNMENT)
 
-    insert_cells(submission(course, "aaa_attacker") / "RNN_Captioning.ipynb", SABOTAGE, SPY)
+    attacker = submission(course, "aaa_attacker")
+    # nbgrader runs the LSTM notebook first.
+    insert_cells(attacker / "LSTM_Captioning.ipynb", DATA_WRITE)
+    insert_cells(attacker / "RNN_Captioning.ipynb", SABOTAGE, SPY, READ_RELINKED)
     layers = submission(course, "bbb_import_attacker") / "captioning" / "rnn_layers.py"
     layers.write_text(SABOTAGE + layers.read_text())
     hog = submission(course, "hog")
     insert_cells(hog / "RNN_Captioning.ipynb", FORK_LOOP, MEMORY_BOMB)
     insert_cells(submission(course, "looper") / "RNN_Captioning.ipynb", ENDLESS_LOOP)
     submission(course, "mmm_reference")
-    submission(course, "zzz_victim")
+    victim = submission(course, "zzz_victim")
+    tagged_cells_that_raise(victim / "RNN_Captioning.ipynb", also_tag="rnn_step_forward")
+    tagged_cells_that_raise(victim / "LSTM_Captioning.ipynb", also_tag="lstm_bleu")
 
     before = digests(course, paths.PACKAGE)
+    data_modes = modes(course / "source" / ASSIGNMENT / DATA)
+    solution_modes = modes(course / "solutions" / ASSIGNMENT)
     start = time.perf_counter()
     result = nbgrader(course, "autograde", ASSIGNMENT, check=False)
     seconds = time.perf_counter() - start
     print(f"\nautograde of {len(STUDENTS)} students: {seconds:.1f} s")
+    feedback = nbgrader(course, "generate_feedback", ASSIGNMENT, "--student", "aaa_attacker")
     yield {
+        "solution_modes": (solution_modes, modes(course / "solutions" / ASSIGNMENT)),
+        "feedback_log": feedback.stdout + feedback.stderr,
         "root": course,
         "before": before,
         "after": digests(course, paths.PACKAGE),
+        "data_modes": (data_modes, modes(course / "source" / ASSIGNMENT / DATA)),
         "log": result.stdout + result.stderr,
         "returncode": result.returncode,
     }
@@ -253,3 +328,78 @@ def test_a_loop_a_fork_loop_or_a_memory_bomb_costs_only_its_own_student(course, 
 def test_an_untouched_submission_has_no_checksum_warning(course):
     warnings = re.findall(r"Attribute 'checksum' for cell (\w+) has changed", course["log"])
     assert warnings == []
+
+
+def autograded(course, student, name):
+    return nbformat.read(course["root"] / "autograded" / student / ASSIGNMENT / name, 4)
+
+
+def outputs_text(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", []))
+
+
+def test_cells_tagged_autograde_skip_never_run_and_say_why(course):
+    folder = course["root"] / "autograded" / "zzz_victim" / ASSIGNMENT
+    assert list(folder.glob("skipped_cell_ran_*")) == []
+    for name in ("RNN_Captioning.ipynb", "LSTM_Captioning.ipynb"):
+        nb = autograded(course, "zzz_victim", name)
+        tagged = [c for c in nb.cells if SKIP_TAG in c.metadata.get("tags", [])]
+        assert len(tagged) >= 4
+        for cell in tagged:
+            if cell.metadata.get("nbgrader", {}).get("grade"):
+                # A tagged autograder cell: not run either, and still the engine's verdict.
+                assert "points" in outputs_text(cell)
+                continue
+            assert [dict(o) for o in cell.outputs] == [
+                {"output_type": "stream", "name": "stdout", "text": SKIPPED_NOTE}
+            ]
+            assert cell.execution_count is None
+
+
+def test_untagged_cells_run_and_load_the_data_through_the_link(course):
+    for name in ("RNN_Captioning.ipynb", "LSTM_Captioning.ipynb"):
+        nb = autograded(course, "mmm_reference", name)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert [o for c in code for o in c.outputs if o.output_type == "error"] == []
+        text = "".join(outputs_text(c) for c in code if SKIP_TAG not in c.metadata.get("tags", []))
+        assert "Using the small synthetic COCO stand-in" in text
+        assert "train_captions" in text  # the data cell printed the arrays it loaded
+        assert text.count("PASS  ") >= 5 and "FAIL  " not in text
+
+
+def test_the_autograded_folder_links_the_data_instead_of_copying_it(course):
+    for student in ("mmm_reference", "zzz_victim", "hog"):
+        folder = course["root"] / "autograded" / student / ASSIGNMENT
+        link = folder / DATA
+        assert link.is_symlink()
+        assert os.readlink(link) == str((course["root"] / "source" / ASSIGNMENT / DATA).resolve())
+        files = [f for _, _, names in os.walk(folder) for f in names]
+        assert len(files) < 100, len(files)
+    # The link the attacker's first kernel pointed at the solutions was removed when that
+    # kernel ended: its second notebook found nothing there.
+    relinked = course["root"] / "autograded" / "aaa_attacker" / ASSIGNMENT / "relinked.txt"
+    assert relinked.read_text() == "FileNotFoundError"
+
+
+def test_links_a_kernel_makes_are_removed_before_nbgrader_follows_them(course):
+    folder = course["root"] / "autograded" / "aaa_attacker" / ASSIGNMENT
+    links = [Path(top, n) for top, dirs, files in os.walk(folder) for n in dirs + files]
+    assert [p for p in links if p.is_symlink()] == []
+    assert "Removed the link" in course["log"] and "got.py" in course["log"]
+    # nbgrader's set_permissions (chmod 444 of every file) never reached a solution file,
+    # and generate_feedback copied no link into the feedback.
+    before, after = course["solution_modes"]
+    assert before and after == before
+    feedback = course["root"] / "feedback" / "aaa_attacker" / ASSIGNMENT
+    assert feedback.is_dir() and not (feedback / "got.py").exists()
+
+
+def test_the_instructors_data_keeps_its_owner_and_mode_and_no_kernel_writes_it(course):
+    before, after = course["data_modes"]
+    assert len(before) > 1000 and after == before
+    writes = json.loads(
+        (
+            course["root"] / "autograded" / "aaa_attacker" / ASSIGNMENT / "data_writes.json"
+        ).read_text()
+    )
+    assert writes == {"coco2014_vocab.json": "PermissionError", "planted.txt": "PermissionError"}

@@ -9,6 +9,7 @@ release copies run with CAPTIONING_FAST=1, as under the autograder.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 
@@ -16,6 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from autograder.frontends.nbgrader_kernel import SKIP_TAG
 from autograder.frontends.nbgrader_plugin import rubric_cell_points
 from conftest import RELEASE, SOLUTIONS, SOURCE
 
@@ -123,6 +125,48 @@ def test_metadata_is_what_nbgrader_needs(name):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
+
+
+def skipped(cell):
+    return SKIP_TAG in cell.metadata.get("tags", [])
+
+
+def names(cell):
+    """(names the cell binds, names it reads), IPython magics removed."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    tree = ast.parse(TransformerManager().transform_cell(cell.source))
+    bound, used = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else used).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+    return bound, used
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_cells_autograde_skips_are_the_training_runs_and_what_uses_them(name):
+    nb = read(SOURCE, name)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for cell in code:
+        if ".train()" in cell.source:
+            assert skipped(cell), cell.source
+        if skipped(cell):
+            assert not meta(cell), "a grade or answer cell is never skipped"
+    # No cell that runs under autograde reads a name that only skipped cells bind.
+    bound_by_run = set()
+    only_skipped = set()
+    for cell in code:
+        bound, used = names(cell)
+        if skipped(cell):
+            only_skipped |= bound - bound_by_run
+        else:
+            assert not (used & only_skipped), (used & only_skipped, cell.source)
+            bound_by_run |= bound
+            only_skipped -= bound
 
 
 # --- the release notebooks -----------------------------------------------------------

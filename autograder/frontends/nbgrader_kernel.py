@@ -20,6 +20,11 @@ instead of ``ipykernel_launcher``:
 - when the notebook is done, or the kernel died, every process of the
   kernel's group and uid is killed and the private folder removed.
 
+``ConfinedExecute`` also leaves out the cells tagged ``autograde-skip``
+(the training runs and what only uses their models): the kernel never sees
+them, and each gets one line of output saying why. The engine trains and
+checks the student's model itself; no grade reads a kernel's output.
+
 Which walls are up is logged for every kernel. Nothing here decides a grade:
 the scores come from ``nbgrader_plugin`` (the engine, on files read before
 any kernel ran).
@@ -37,13 +42,15 @@ import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
 from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
 from ..sandbox import runtime as runtimes
 from ..sandbox.runner import fresh_uid, jobs_root, kill_uid
 from . import nbcheck
+from .nbgrader_data import DATA, data_folder_of
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "sandbox" / "kernel.py"
 # What a kernel inherits of nbgrader's environment; everything else is dropped.
@@ -103,14 +110,34 @@ class ConfinedKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
+SKIP_TAG = "autograde-skip"
+SKIPPED_NOTE = (
+    "Not run by the autograder (this cell is tagged autograde-skip): it trains a model or "
+    "uses a trained one, and the grader trains and checks your model itself, on settings "
+    "you have not seen. Its verdicts are in this notebook's autograder cells. Run the "
+    "notebook yourself to see this cell's output.\n"
+)
+
+
 class ConfinedExecute(Execute):
-    """nbgrader's Execute preprocessor, with confined kernels."""
+    """nbgrader's Execute preprocessor, with confined kernels, that skips tagged cells."""
+
+    skip_tag = Unicode(
+        SKIP_TAG, help="Cells with this tag are not run; they get a note saying why."
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute passes its kernel manager class as an argument, which
         # would win over the configuration.
         kwargs.setdefault("kernel_manager_class", ConfinedKernelManager)
         super().__init__(*args, **kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and self.skip_tag in cell.metadata.get("tags", ()):
+            cell.execution_count = None
+            cell.outputs = [new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
 
 def passable_by_anyone(folder):
@@ -145,6 +172,9 @@ class KernelBox:
         info = manager.get_connection_info()
         ports = [info[f"{name}_port"] for name in ("shell", "iopub", "stdin", "control", "hb")]
         runtime = runtimes.kernel_plan(own_uid)
+        # The instructor's data set that autograde linked into the folder (nbgrader_data),
+        # as the grader recorded it: a kernel may have changed the link since.
+        data = data_folder_of(folder)
         self.report = self.base / "walls.json"
         # Where a kernel of its own uid sees its folder (see confine.bind_view): the
         # course may sit below a folder that uid cannot pass through.
@@ -166,7 +196,7 @@ class KernelBox:
             "stdlib": list(runtime.stdlib),
             "site": list(runtime.site),
             "remap": [list(pair) for pair in runtime.remap],
-            "read_paths": runtime.read_paths(),
+            "read_paths": runtime.read_paths() + ([data] if data else []),
             "write_paths": [folder, str(home)],
             "ports": ports,
             "cwd": folder,
@@ -196,11 +226,31 @@ class KernelBox:
 
     def _lend(self, folder):
         """Give the student's folder to the kernel's uid for the run (given back by close)."""
-        for path in [Path(folder), *Path(folder).rglob("*")]:
+        for path in tree(folder):
             st = os.lstat(path)
             if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
                 self.lent.append((path, st.st_uid, st.st_gid))
                 os.chown(path, self.uid, self.uid, follow_symlinks=False)
+
+    def _remove_links(self, log):
+        """Remove every symbolic link in the folder but the data link autograde made.
+
+        A kernel may link to any file from its own folder (making a link is not opening
+        its target); nbgrader then follows such links: set_permissions chmods their
+        targets, generate_feedback copies them into the student's feedback."""
+        data = data_folder_of(self.folder)
+        for path in tree(self.folder):
+            if not path.is_symlink():
+                continue
+            target = os.readlink(path)
+            if data and path == Path(self.folder) / DATA and target == data:
+                continue
+            try:
+                path.unlink()
+            except OSError as exc:
+                log.error("Could not remove the link %s -> %s: %s", path, target, exc)
+                continue
+            log.error("Removed the link %s -> %s that a kernel made", path, target)
 
     def log_walls(self, log):
         for _ in range(100):  # the kernel writes the file before it runs a cell
@@ -215,13 +265,16 @@ class KernelBox:
         log.info("Kernel in %s runs with: %s", self.folder, ", ".join(walls))
 
     def close(self, log):
-        """Kill whatever is left of the kernel, give the folder back, remove the private one."""
+        """Kill whatever is left of the kernel, remove the links it made, give the folder
+        back, remove the private one."""
         if self.uid is not None:
             survivors = kill_uid(self.uid)
             if survivors:
                 log.error("Processes of the kernel's uid %s survived: %s", self.uid, survivors)
+        self._remove_links(log)
+        if self.uid is not None:
             owner = os.lstat(Path(self.folder).parent)
-            for path in [Path(self.folder), *Path(self.folder).rglob("*")]:
+            for path in tree(self.folder):
                 try:
                     st = os.lstat(path)
                 except OSError:
@@ -234,3 +287,12 @@ class KernelBox:
                 except OSError:
                     pass
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def tree(folder):
+    """`folder` and everything under it, without following a symbolic link (the data
+    set is a link to the instructor's folder: never lent, never chowned)."""
+    yield Path(folder)
+    for top, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            yield Path(top, name)

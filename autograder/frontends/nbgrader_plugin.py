@@ -60,6 +60,7 @@ from .. import paths
 from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
 from ..engine import default_workers, grade_files, grade_submission, load_rubric
 from ..engine.submission import SubmissionError, locate
+from . import nbgrader_data  # noqa: F401 - autograde links the data set (see there)
 from .nbcheck import TRUSTED_ENV, checks_of_cell, feedback_text
 
 
