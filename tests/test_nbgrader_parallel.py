@@ -101,6 +101,26 @@ def gradebook(course: Path) -> dict:
     return out
 
 
+def coalesced(outputs):
+    """Outputs with each run of stream outputs to the same stream joined into one."""
+    if outputs is None:
+        return None
+    out = []
+    for output in outputs:
+        output = dict(output)
+        previous = out[-1] if out else None
+        if (
+            output["output_type"] == "stream"
+            and previous is not None
+            and previous["output_type"] == "stream"
+            and previous["name"] == output["name"]
+        ):
+            previous["text"] += output["text"]
+        else:
+            out.append(output)
+    return out
+
+
 def autograded(course: Path) -> dict:
     """{(student, file): content} of the autograded folders; notebooks as their cells."""
     out = {}
@@ -113,11 +133,12 @@ def autograded(course: Path) -> dict:
             if path.suffix == ".ipynb":
                 nb = nbformat.read(path, as_version=4)
                 # Cells' metadata.execution holds the wall-clock times nbclient recorded;
-                # tracebacks name the student's folder, as the kernel saw it.
+                # tracebacks name the student's folder, as the kernel saw it; how printed
+                # text is cut into stream messages depends on timing.
                 cells = []
                 for c in nb.cells:
                     metadata = {k: v for k, v in c.metadata.items() if k != "execution"}
-                    outputs = json.dumps(c.get("outputs"))
+                    outputs = json.dumps(coalesced(c.get("outputs")))
                     outputs = outputs.replace(str(folder), "<folder>")
                     outputs = re.sub(
                         r"/[^\s\"']*/autograder-kernel-\w+/folder", "<folder>", outputs
