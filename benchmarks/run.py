@@ -127,7 +127,7 @@ def main(argv=None):
         ),
         "nbgrader": lambda: bench_grading.nbgrader_rows(args.package, 1),
         "class": lambda: bench_class.class_rows(
-            args.package, args.students or (4 if quick else 20)
+            args.package, args.students or (4 if quick else 20), args.before
         ),
         "shards": lambda: bench_class.shard_rows(
             args.package, args.students or (8 if quick else 20), 4, 1 if quick else 2

@@ -12,6 +12,7 @@ from .grade import (
     grade_files,
     grade_submission,
     load_rubric,
+    not_graded,
     preflight,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "grade_files",
     "grade_submission",
     "load_rubric",
+    "not_graded",
     "preflight",
 ]

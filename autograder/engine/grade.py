@@ -198,8 +198,14 @@ def grade_submission(submission, checks=None, workers=1, seed=None) -> list:
     try:
         files = locate(Path(submission))
     except SubmissionError as exc:
-        return [_result(entry, False, f"Not graded: {exc}", seed) for entry in selected]
+        return not_graded(exc, selected, seed)
     return grade_files(files, selected, workers=workers, seed=seed)
+
+
+def not_graded(reason, selected, seed=None) -> list:
+    """One failed CheckResult per rubric entry of `selected`, saying why nothing was graded."""
+    seed = secrets.randbits(32) if seed is None else int(seed)
+    return [_result(entry, False, f"Not graded: {reason}", seed) for entry in selected]
 
 
 def group_rng(seed, group, attempt=0):

@@ -51,8 +51,8 @@ from ..engine import (  # noqa: E402
     SandboxUnavailable,
     default_workers,
     grade_files,
-    grade_submission,
-    load_rubric,  # noqa: E402
+    load_rubric,
+    not_graded,
 )
 from ..engine.submission import SubmissionError, locate  # noqa: E402
 
@@ -330,18 +330,14 @@ class Stop(Exception):
 
 
 def _engine_ahead(tasks, seed, engine_workers, ready, failure):
-    """Grade every student's files with the engine, in order, for the workers."""
+    """Grade every student's files (read before any kernel ran) with the engine, in order."""
     rubric = load_rubric()
     try:
-        for student, folder in tasks:
-            try:
-                files = locate(Path(folder))
-            except SubmissionError:
-                files = {}
+        for student, files, problem in tasks:
             if files:
                 results = grade_files(files, rubric, workers=engine_workers, seed=seed)
-            else:
-                results = grade_submission(folder, workers=engine_workers, seed=seed)
+            else:  # what the engine says of an unreadable or incomplete submission
+                results = not_graded(problem, rubric, seed)
             ready.put((student, files, results))
     except BaseException as exc:  # noqa: BLE001 - the main thread stops on it
         failure.append(exc)
@@ -375,14 +371,19 @@ def autograde(course, assignment, workers, students=None, force=False, seed=None
             if unknown:
                 raise Stop(f"no submission of {assignment} from: {', '.join(unknown)}")
             submitted = {s: f for s, f in submitted.items() if s in students}
+        # Everyone's files are read before the first kernel runs, as nbgrader's serial
+        # run (with the plugin) does: no kernel can change what another student is graded on.
         tasks, digests = [], {}
         for student, folder in submitted.items():
             digests[student] = submission_digest(Path(folder))
             done_dir = course / "autograded" / student / assignment
             if not force and journal.is_done(student, digests[student], done_dir, notebooks):
                 summary.skipped.append(student)
-            else:
-                tasks.append((student, folder))
+                continue
+            try:
+                tasks.append((student, locate(Path(folder)), None))
+            except SubmissionError as exc:
+                tasks.append((student, {}, exc))
         ready, failure = queue.Queue(), []
         engine = threading.Thread(
             target=_engine_ahead,

@@ -129,9 +129,8 @@ class _Run:
 # which share gradebook.db: a run then restores only the rows of its own students (the
 # command restores every row of the assignment once all kernels are dead).
 SHARED_GRADEBOOK = False
-# (assignment, student) -> (files, results): verdicts the parallel command's engine
-# reached on exactly these files; used instead of grading again when the files read
-# before the first kernel are the same.
+# (assignment, student) -> (files, results): the student's files as the parallel
+# command read them before any of its kernels ran, and the engine's verdicts on them.
 PRESET_VERDICTS: dict = {}
 # Grade row id -> (auto, manual, extra): what the last restore of this process wrote.
 RESTORED_ROWS: dict = {}
@@ -468,8 +467,16 @@ class StartTrustedGrading(NbGraderPreprocessor):
             files = run.student_files[(assignment, student)]
             preset = PRESET_VERDICTS.pop((assignment, student), None)
             workers = self.workers or default_workers()
-            if preset is not None and preset[0] == files:
-                results, how = preset[1], "verdicts reached ahead on the same files"
+            if preset is not None:
+                # Read by the parallel command before any of its kernels ran.
+                if preset[0] != files:
+                    self.log.error(
+                        "%s: the student's files changed after autograde started; graded as "
+                        "they were submitted",
+                        student,
+                    )
+                run.student_files[(assignment, student)] = preset[0]
+                results, how = preset[1], "graded ahead by the parallel command"
             elif files:
                 results = grade_files(files, load_rubric(), workers=workers, seed=self.seed)
                 how = f"{time.perf_counter() - start:.1f} s"
