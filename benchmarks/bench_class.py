@@ -88,6 +88,9 @@ def class_rows(package: Path, students: int, before: str | None = None):
         return [skipped("class", f"{students} students through nbgrader", why)]
     env = _env()
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
+        # A course other users can pass through, as a course folder usually is (in a
+        # closed one, kernels at 20249eb could not import the student's package at all).
+        os.chmod(tmp, 0o755)
         old = None
         if before:
             tree = export(before, Path(tmp) / "before-tree")
