@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_common import ROOT, Row, fmt_time, run, skipped, tail
+from bench_common import ROOT, Row, fmt_time, nbgrader_env, run, skipped, tail
 from bench_grading import make_submission, nbgrader_available
 
 from autograder.paths import ASSIGNMENT, STUDENT_FILES
@@ -34,16 +34,10 @@ from autograder.paths import ASSIGNMENT, STUDENT_FILES
 SEED = 12
 
 
-def _env():
-    bin_dir = Path(sys.executable).parent
-    # nbgrader runs `alembic` from PATH: the environment's bin/ goes first.
-    return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-
-
 def make_course(course: Path, package: Path, students: int, root: Path = ROOT, env=None) -> None:
     """A course with the assignment generated and `students` copies of the package submitted
     (made from the project at `root`)."""
-    env = env or _env()
+    env = env or nbgrader_env()
     course.mkdir(parents=True)
     shutil.copy(root / "nbgrader_config.py", course)
     shutil.copytree(
@@ -86,7 +80,7 @@ def class_rows(package: Path, students: int, before: str | None = None):
     why = nbgrader_available()
     if why:
         return [skipped("class", f"{students} students through nbgrader", why)]
-    env = _env()
+    env = nbgrader_env()
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
         # A course other users can pass through, as a course folder usually is (in a
         # closed one, kernels at 20249eb could not import the student's package at all).

@@ -90,6 +90,12 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
+def nbgrader_env() -> dict:
+    """This environment with its bin/ first on PATH: nbgrader runs `alembic` from PATH."""
+    bin_dir = Path(sys.executable).parent
+    return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
 def run(cmd, timeout=None, **kwargs) -> tuple[float, subprocess.CompletedProcess]:
     """Run a command, return (wall seconds, completed process); output is captured."""
     start = time.perf_counter()

@@ -7,14 +7,13 @@ it, in a temporary directory, so nothing lands in the repository.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from bench_common import ROOT, Row, fmt_time, run, skipped, tail
+from bench_common import ROOT, Row, fmt_time, nbgrader_env, run, skipped, tail
 
 from autograder.paths import ASSIGNMENT, STUDENT_FILES
 
@@ -137,8 +136,7 @@ def nbgrader_rows(package: Path, repeats: int):
         return [skipped("nbgrader", "autograde 1 submission", why)]
     bin_dir = Path(sys.executable).parent
     nbgrader = str(bin_dir / "nbgrader")
-    # nbgrader runs `alembic` from PATH: the environment's bin/ goes first.
-    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = nbgrader_env()
     with tempfile.TemporaryDirectory(prefix="bench-nbgrader-") as tmp:
         course = Path(tmp)
         shutil.copy(ROOT / "nbgrader_config.py", course)

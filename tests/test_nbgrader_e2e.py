@@ -166,26 +166,26 @@ def grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
+def submit(course: Path, student: str, solved: bool) -> Path:
+    """A submission: what students get (the project's release/; nbgrader's own release
+    copies the instructor's .py files, solutions included, unchanged), with the
+    reference's .py files when `solved`."""
+    folder = course / "submitted" / student / ASSIGNMENT
+    shutil.copytree(RELEASE, folder)
+    if solved:
+        for name in paths.STUDENT_FILES:
+            shutil.copy(SOLUTIONS / "captioning" / name, folder / "captioning" / name)
+    return folder
+
+
 def make_submissions(course: Path) -> None:
-    # What students get: the project's release/ (nbgrader's own release copies
-    # the instructor's .py files, solutions included, unchanged).
-    released = RELEASE
+    submit(course, "reference", solved=True)
+    submit(course, "blank", solved=False)
 
-    def submission(student: str, solved: bool) -> Path:
-        folder = course / "submitted" / student / ASSIGNMENT
-        shutil.copytree(released, folder)
-        if solved:
-            for name in ("rnn_layers.py", "rnn.py"):
-                shutil.copy(SOLUTIONS / "captioning" / name, folder / "captioning" / name)
-        return folder
-
-    submission("reference", solved=True)
-    submission("blank", solved=False)
-
-    folder = submission("one_bug", solved=True)
+    folder = submit(course, "one_bug", solved=True)
     append(folder / "captioning" / "rnn_layers.py", BUG)
 
-    folder = submission("deleted_cells", solved=True)
+    folder = submit(course, "deleted_cells", solved=True)
     for name, cells in DELETED.items():
 
         def delete(nb, cells=cells):
@@ -193,14 +193,14 @@ def make_submissions(course: Path) -> None:
 
         edit_notebook(folder / name, delete)
 
-    folder = submission("kernel_cheat", solved=False)
+    folder = submit(course, "kernel_cheat", solved=False)
     for name in NOTEBOOKS:
         # Right after the setup cell, so that it runs before every check.
         edit_notebook(
             folder / name, lambda nb: nb.cells.insert(2, nbformat.v4.new_code_cell(CHEAT))
         )
 
-    folder = submission("warning", solved=True)
+    folder = submit(course, "warning", solved=True)
     append(folder / "captioning" / "rnn_layers.py", WARNING)
 
 

@@ -36,11 +36,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_nbgrader_e2e import submit
 
 from autograder import paths
 from autograder.frontends.nbgrader_kernel import SKIP_TAG, SKIPPED_NOTE
 from autograder.frontends.nbgrader_plugin import rubric_cell_points
-from conftest import ASSIGNMENT, RELEASE, ROOT, SOLUTIONS, SOURCE
+from conftest import ASSIGNMENT, ROOT, SOLUTIONS, SOURCE
 
 STUDENTS = ["aaa_attacker", "bbb_import_attacker", "hog", "looper", "mmm_reference", "zzz_victim"]
 TOTAL = sum(rubric_cell_points().values())
@@ -188,14 +189,6 @@ def modes(folder: Path) -> dict:
     return {str(p): (s.st_uid, s.st_gid, s.st_mode) for p in folder.rglob("*") for s in [p.lstat()]}
 
 
-def submission(course: Path, student: str) -> Path:
-    folder = course / "submitted" / student / ASSIGNMENT
-    shutil.copytree(RELEASE, folder)
-    for name in paths.STUDENT_FILES:
-        shutil.copy(SOLUTIONS / "captioning" / name, folder / "captioning" / name)
-    return folder
-
-
 def digests(*roots: Path, skip=("autograded", "feedback")) -> dict:
     out = {}
     for root in roots:
@@ -224,17 +217,17 @@ def course():
     shutil.copytree(SOLUTIONS, course / "solutions" / ASSIGNMENT, ignore=ignore)
     nbgrader(course, "generate_assignment", ASSIGNMENT)
 
-    attacker = submission(course, "aaa_attacker")
+    attacker = submit(course, "aaa_attacker", solved=True)
     # nbgrader runs the LSTM notebook first.
     insert_cells(attacker / "LSTM_Captioning.ipynb", DATA_WRITE)
     insert_cells(attacker / "RNN_Captioning.ipynb", SABOTAGE, SPY, READ_RELINKED)
-    layers = submission(course, "bbb_import_attacker") / "captioning" / "rnn_layers.py"
+    layers = submit(course, "bbb_import_attacker", solved=True) / "captioning" / "rnn_layers.py"
     layers.write_text(SABOTAGE + layers.read_text())
-    hog = submission(course, "hog")
+    hog = submit(course, "hog", solved=True)
     insert_cells(hog / "RNN_Captioning.ipynb", FORK_LOOP, MEMORY_BOMB)
-    insert_cells(submission(course, "looper") / "RNN_Captioning.ipynb", ENDLESS_LOOP)
-    submission(course, "mmm_reference")
-    victim = submission(course, "zzz_victim")
+    insert_cells(submit(course, "looper", solved=True) / "RNN_Captioning.ipynb", ENDLESS_LOOP)
+    submit(course, "mmm_reference", solved=True)
+    victim = submit(course, "zzz_victim", solved=True)
     tagged_cells_that_raise(victim / "RNN_Captioning.ipynb", also_tag="rnn_step_forward")
     tagged_cells_that_raise(victim / "LSTM_Captioning.ipynb", also_tag="lstm_bleu")
 

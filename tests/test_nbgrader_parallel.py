@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_nbgrader_e2e import BUG, append, make_course
+from test_nbgrader_e2e import BUG, append, make_course, submit
 
 from autograder.frontends.nbgrader_parallel import GradebookLock, state_dir
 from conftest import ASSIGNMENT
@@ -52,19 +52,11 @@ def parallel(course: Path, *extra: str, check=True) -> subprocess.CompletedProce
     return run(course, *cmd, "--seed", str(SEED), *extra, check=check)
 
 
-def submissions(course: Path, released: Path, solutions: Path) -> None:
-    def submission(student, solved):
-        folder = course / "submitted" / student / ASSIGNMENT
-        shutil.copytree(released, folder)
-        if solved:
-            for name in ("rnn_layers.py", "rnn.py"):
-                shutil.copy(solutions / "captioning" / name, folder / "captioning" / name)
-        return folder
-
-    submission("reference", solved=True)
-    submission("blank", solved=False)
-    append(submission("one_bug", solved=True) / "captioning" / "rnn_layers.py", BUG)
-    folder = submission("late", solved=True)  # after the due date set below
+def submissions(course: Path) -> None:
+    submit(course, "reference", solved=True)
+    submit(course, "blank", solved=False)
+    append(submit(course, "one_bug", solved=True) / "captioning" / "rnn_layers.py", BUG)
+    folder = submit(course, "late", solved=True)  # after the due date set below
     (folder / "timestamp.txt").write_text("2031-01-01 10:00:00.000000 UTC")
     from nbgrader.api import Gradebook
 
@@ -152,11 +144,9 @@ def autograded(course: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def courses(tmp_path_factory):
-    from conftest import RELEASE, SOLUTIONS
-
     base = tmp_path_factory.mktemp("parallel")
     template = make_course(base / "template", STUDENTS)
-    submissions(template, RELEASE, SOLUTIONS)
+    submissions(template)
     copies = {}
     for name in ("serial", "parallel", "interrupted"):
         copies[name] = base / name

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from nbgrader.converters.autograde import Autograde
 
+from ..sandbox.runtime import passable_by_anyone
+
 DATA = Path("datasets", "synthetic_coco")
 
 # realpath of an autograded folder -> realpath of the data folder it links to.
@@ -48,10 +50,9 @@ def data_folder_of(folder) -> str | None:
 
 def readable_by_every_uid(folder: Path) -> bool:
     """Whether any uid can pass through to `folder` and read all of it."""
+    if not passable_by_anyone(folder):
+        return False
     try:
-        for parent in [folder, *folder.parents]:
-            if not os.stat(parent).st_mode & stat.S_IXOTH:
-                return False
         for top, _dirs, files in os.walk(folder):
             if os.stat(top).st_mode & 0o005 != 0o005:
                 return False

@@ -140,15 +140,6 @@ class ConfinedExecute(Execute):
         return super().preprocess_cell(cell, resources, index)
 
 
-def passable_by_anyone(folder):
-    """Whether a process of any uid can pass through every folder above `folder`."""
-    parents = Path(os.path.realpath(folder)).parents
-    try:
-        return all(os.stat(p).st_mode & stat.S_IXOTH for p in parents)
-    except OSError:
-        return False
-
-
 class KernelBox:
     """The private folder, uid, limits and command of one confined kernel."""
 
@@ -179,7 +170,7 @@ class KernelBox:
         # Where a kernel of its own uid sees its folder (see confine.bind_view): the
         # course may sit below a folder that uid cannot pass through.
         view = None
-        if self.uid is not None and not passable_by_anyone(folder):
+        if self.uid is not None and not runtimes.passable_by_anyone(folder):
             view = str(self.base / "folder")
             os.mkdir(view, 0o755)
         spec = {

@@ -62,16 +62,23 @@ def state_dir(course: Path, assignment: str) -> Path:
     return course / "autograded" / f".autograder-{assignment}"
 
 
-def submission_digest(folder: Path) -> str:
-    """sha256 of what decides a grade: the notebooks, the student's .py files, the timestamp."""
+def read_submission(folder: Path):
+    """The student's files, or the SubmissionError that says why they cannot be had."""
+    try:
+        return locate(folder)
+    except SubmissionError as exc:
+        return exc
+
+
+def submission_digest(folder: Path, files) -> str:
+    """sha256 of what decides a grade: the notebooks, the timestamp and the student's files
+    as read_submission returned them."""
     digest = hashlib.sha256()
     for path in sorted(folder.glob("*.ipynb")) + [folder / "timestamp.txt"]:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    try:
-        files = locate(folder)
-    except SubmissionError as exc:
-        files = {"(unreadable)": str(exc).encode()}
+    if isinstance(files, SubmissionError):
+        files = {"(unreadable)": str(files).encode()}
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name] + b"\0")
     return digest.hexdigest()
@@ -375,15 +382,15 @@ def autograde(course, assignment, workers, students=None, force=False, seed=None
         # run (with the plugin) does: no kernel can change what another student is graded on.
         tasks, digests = [], {}
         for student, folder in submitted.items():
-            digests[student] = submission_digest(Path(folder))
+            files = read_submission(Path(folder))
+            digests[student] = submission_digest(Path(folder), files)
             done_dir = course / "autograded" / student / assignment
             if not force and journal.is_done(student, digests[student], done_dir, notebooks):
                 summary.skipped.append(student)
-                continue
-            try:
-                tasks.append((student, locate(Path(folder)), None))
-            except SubmissionError as exc:
-                tasks.append((student, {}, exc))
+            elif isinstance(files, SubmissionError):
+                tasks.append((student, {}, files))
+            else:
+                tasks.append((student, files, None))
         ready, failure = queue.Queue(), []
         engine = threading.Thread(
             target=_engine_ahead,

@@ -206,41 +206,36 @@ def _signature(st):
 _INSTRUCTOR_CACHE: dict = {}
 
 
-def snapshot(root):
-    """({path: stat signature} of the course, {path: bytes} of the instructor's files)."""
-    signatures, kept = {}, {}
+def signatures(root):
+    """{path: stat signature} of every file of the course that autograde does not write."""
+    found = {}
     for path in _course_files(root):
-        key = str(path)
         try:
-            signature = _signature(os.lstat(key))
+            found[str(path)] = _signature(os.lstat(path))
         except OSError:
             continue
-        signatures[key] = signature
+    return found
+
+
+def snapshot(root):
+    """({path: stat signature} of the course, {path: bytes} of the instructor's files)."""
+    found, kept = signatures(root), {}
+    for key, signature in found.items():
         if is_instructors(key, root):
             cached = _INSTRUCTOR_CACHE.get(key)
             if cached is None or cached[0] != signature:
                 try:
-                    cached = _INSTRUCTOR_CACHE[key] = (signature, path.read_bytes())
+                    cached = _INSTRUCTOR_CACHE[key] = (signature, Path(key).read_bytes())
                 except OSError:
                     continue
             kept[key] = cached[1]
-    return signatures, kept
+    return found, kept
 
 
 def changed_files(before, root):
     """Paths whose content may differ from `before`: changed, new, or gone."""
-    after, _ = _signatures(root)
+    after = signatures(root)
     return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
-
-
-def _signatures(root):
-    signatures = {}
-    for path in _course_files(root):
-        try:
-            signatures[str(path)] = _signature(os.lstat(path))
-        except OSError:
-            continue
-    return signatures, None
 
 
 def _report_changes(run, root, student, log):
@@ -260,7 +255,7 @@ def _report_changes(run, root, student, log):
         else:
             log.error("The kernel of %s changed %s, outside its own folder", student, path)
     if changed:
-        run.snapshot, _ = _signatures(root)
+        run.snapshot = signatures(root)
     return changed
 
 

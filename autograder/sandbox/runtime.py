@@ -96,15 +96,21 @@ def in_place():
     return Runtime(stdlib=tuple(stdlib_paths()), numpy_parent=parent)
 
 
-def readable_by_anyone(path):
-    """Whether a process of any uid can pass through every folder to `path` and list it."""
-    path = Path(os.path.realpath(path))
+def passable_by_anyone(path):
+    """Whether a process of any uid can pass through every folder above `path`."""
     try:
-        if not path.stat().st_mode & stat.S_IROTH:
-            return False
-        return all(os.stat(p).st_mode & stat.S_IXOTH for p in [path, *path.parents])
+        return all(os.stat(p).st_mode & stat.S_IXOTH for p in Path(os.path.realpath(path)).parents)
     except OSError:
         return False
+
+
+def readable_by_anyone(path):
+    """Whether a process of any uid can pass through every folder to `path` and list it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IROTH and mode & stat.S_IXOTH) and passable_by_anyone(path)
 
 
 def plan(own_uid):
