@@ -7,7 +7,9 @@ debootstrap bookworm root imported as the base image, and the image built the
 way Gradescope builds it: the bundle unzipped into /autograder/source,
 setup.sh run there as root, run_autograder copied to /autograder. Then the
 reference, the stubs and a forger of results.json are graded by
-/autograder/run_autograder, run from /autograder, under each setting below.
+/autograder/run_autograder, run from /autograder, under each setting below;
+the last is the securityContext of the Kubernetes Job in docs/cluster.md, read
+from the doc.
 
 Each upload is unzipped (as Gradescope does) into a folder mounted read-only at
 /autograder/submission; /autograder/results is a mounted folder, the one place
@@ -19,6 +21,7 @@ meant for `runAsUser: 1000` is built.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,6 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from autograder.frontends.gradescope.bundle import make_bundle
 from autograder.tools import gradescope_check, osroot
@@ -58,7 +62,48 @@ SETTINGS = {
         "with a uid of its own,",
         IMAGE,
     ),
+    # Kubernetes' "restricted" Pod Security Standard, a read-only root, an emptyDir
+    # /tmp: the grading Job of docs/cluster.md, read from the doc.
+    "the Job's securityContext": (
+        None,
+        "the grader's uid (no uid of its own: the grader is not root)",
+        IMAGE_1000,
+    ),
 }
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pod_options(doc=ROOT / "docs" / "cluster.md"):
+    """The `docker run` options of the grading Job's securityContext in docs/cluster.md:
+    the doc's YAML is what this test runs, setting by setting."""
+    blocks = re.findall(r"```yaml\n(.*?)```", doc.read_text(), re.S)
+    job = next(y for y in map(yaml.safe_load, blocks) if y["spec"].get("completionMode"))
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    context = dict(pod.get("securityContext", {}))
+    options = []
+    if context.pop("runAsNonRoot", False):
+        assert context.get("runAsUser", 0) != 0
+    if "runAsUser" in context:
+        options += ["--user", f"{context.pop('runAsUser')}:{context.pop('runAsGroup', 0)}"]
+    context.pop("fsGroup", None)  # the shared volume's group: no volume of that kind here
+    assert context.pop("seccompProfile", {"type": "RuntimeDefault"}) == {"type": "RuntimeDefault"}
+    inner = dict(container.get("securityContext", {}))
+    capabilities = inner.pop("capabilities", {})
+    options += [x for cap in capabilities.pop("drop", []) for x in ("--cap-drop", cap)]
+    options += [x for cap in capabilities.pop("add", []) for x in ("--cap-add", cap)]
+    if inner.pop("allowPrivilegeEscalation", True) is False:
+        options += ["--security-opt", "no-new-privileges"]
+    if inner.pop("readOnlyRootFilesystem", False):
+        options += ["--read-only"]
+    empty = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+    for mount in container.get("volumeMounts", []):
+        if mount["name"] in empty:  # an emptyDir: a plain folder, not noexec
+            options += ["--tmpfs", f"{mount['mountPath']}:exec,mode=1777"]
+    assert not context and not inner and not capabilities, "a setting this test cannot run"
+    return options
+
 
 DOCKERFILE = """FROM {base}
 COPY host/ /
@@ -136,6 +181,14 @@ class Daemon:
         self.log.close()
 
 
+def test_the_doc_s_job_drops_everything_the_docker_settings_drop():
+    options = pod_options()
+    assert options[:2] == ["--user", "1000:1000"]
+    for flag in ("--cap-drop ALL", "--security-opt no-new-privileges", "--read-only"):
+        assert flag in " ".join(options)
+    assert "--tmpfs" in options
+
+
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     if os.geteuid() != 0:
@@ -193,6 +246,7 @@ def test_the_bundle_grades_right_under_each_container_setting(
     daemon, images, uploads, tmp_path, setting, upload
 ):
     options, walls, image = SETTINGS[setting]
+    options = pod_options() if options is None else options
     folder, expected = uploads[upload]
     results = tmp_path / "results"
     results.mkdir(mode=0o777)
