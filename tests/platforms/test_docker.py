@@ -196,15 +196,19 @@ def daemon(tmp_path_factory):
     why_not = osroot.available() or _ensure_docker()
     if why_not:
         pytest.skip(why_not)
+    start = time.monotonic()
     with osroot.scratch(size="8g") as folder:
         started = Daemon(folder)
         try:
             why_not = started.wait_ready()
             if why_not:
                 pytest.skip(why_not)
+            print(f"\ndockerd ready in {time.monotonic() - start:.0f} s")
             yield started
         finally:
+            start = time.monotonic()
             started.stop()
+    print(f"\ndockerd stopped and its folder gone in {time.monotonic() - start:.0f} s")
 
 
 @pytest.fixture(scope="module")
