@@ -185,3 +185,30 @@ def test_a_root_grader_without_capabilities_grades_as_it_should(tmp_path, origin
     line = next(x for x in result.stderr.splitlines() if x.startswith("autograder: student code"))
     assert "the grader's uid (no uid of its own: the container has no SETUID/SETGID/CHOWN" in line
     assert "Landlock, seccomp" in line and "warning" not in line
+
+
+TRY_THE_UID_ANYWAY = """
+from autograder.sandbox import runner
+runner.missing_capabilities = lambda wanted=None: []
+from autograder.engine import grade
+print("own uid:", grade.preflight().own_uid)
+"""
+
+
+@ROOT_ONLY
+def test_a_box_the_grader_cannot_enter_means_the_next_walls():
+    """Root with CHOWN, SETUID and SETGID but not DAC_OVERRIDE (nor DAC_READ_SEARCH, FOWNER):
+    once the box belongs to the child's uid the grader can neither fill nor remove it.
+    The capability check is bypassed, so that the canary itself meets the failure."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
+    command += ["--inh-caps", "-all", "--", sys.executable, "-c", TRY_THE_UID_ANYWAY]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    left = [w.strip("'();") for w in done.stderr.split() if "/autograder-job-" in w]
+    for path in left:  # the boxes it could not remove; this process can
+        shutil.rmtree(path, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    assert "own uid: False" in done.stdout
+    assert "the grader's uid (no uid of its own: its canary could not run" in done.stderr
+    assert "could not remove" in done.stderr
