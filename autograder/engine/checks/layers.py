@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...sandbox import Job, jobs
-from .. import feedback
+from .. import feedback, probing
 from .common import TOLERANCE, Group, Plan, Verdict, compare, op_problem, rel_error
 
 
@@ -243,7 +243,9 @@ class LayerGroup(Group):
             else:
                 outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs] + [None]
             steps.append(jobs.call(prefix, "rnn_layers", spec.fn, args, outs))
+        probed = probing.add_layer_probes(spec, ctx.ref, rand_in, steps, inputs)
         return {
+            "probes": probed,
             "expected": {"fixed": fixed_out, "random": rand_out},
             "dims": {"fixed": fixed_dims, "random": dims},
             "random_inputs": rand_in,
@@ -277,10 +279,12 @@ class LayerGroup(Group):
         if not messages:
             worst = max(max(e.values()) for e in errors.values())
             return Verdict(True, f"{spec.fn} is correct (largest relative error {worst:.1e}).")
+        finding = probing.locate_layer(spec, state.get("probes"), outcome)
         diagnosis = self.diagnose(spec, state, outcome)
-        lines = [f"{spec.fn} is not correct. " + " ".join(messages)]
-        lines.append("Hint: " + (diagnosis or feedback.HINTS[spec.fn]))
-        return Verdict(False, "\n".join(lines))
+        if diagnosis and finding is not None and finding.kind == "wrong":
+            finding = None  # a known variant says more than "it is wrong"
+        text = f"{spec.fn} is not correct. " + " ".join(messages)
+        return Verdict(False, text + feedback.hint(spec.fn, finding, diagnosis))
 
     # --- diagnoses: which known mistake does the answer match? ---------------------
     def diagnose(self, spec, state, outcome):
