@@ -116,6 +116,10 @@ def published(ref=None):
         for name, probe in cases.items():
             for out, value in _reference_outputs(ref, fn, probe).items():
                 values[f"{fn}/{name}/{out}"] = np.asarray(value, dtype=np.float64)
+    for cell in ("rnn", "lstm"):
+        for name, probe in diagnose.loss_cases(cell).items():
+            loss = diagnose.loss_of(ref.rnn.CaptioningRNN, cell, probe)
+            values[f"loss_{cell}/{name}/loss"] = np.asarray(loss, dtype=np.float64)
     return values
 
 

@@ -19,6 +19,7 @@ docstrings of ``rnn_layers.py`` (x, prev_h, Wx, ..., dnext_h; next_h, dx, ...).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from dataclasses import dataclass
@@ -64,6 +65,18 @@ BACKWARD = {  # backward -> (its forward, upstream gradients, outputs)
 
 
 # --- comparing --------------------------------------------------------------------------
+@contextlib.contextmanager
+def tolerance(value):
+    """Compare with another tolerance inside the block (published values are exact: the
+    notebook checks the loss to 1e-11). Not for threads that compare at the same time."""
+    global TOLERANCE
+    old, TOLERANCE = TOLERANCE, value
+    try:
+        yield
+    finally:
+        TOLERANCE = old
+
+
 def rel_error(a, b):
     """||a - b|| / (||a|| + ||b||), 0 when both are 0."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -246,10 +259,10 @@ def probes(fn, inputs):
         found["no_recurrent"] = _with(inputs, prev_h=zero(inputs["prev_h"]))
     if fn == "lstm_step_forward":
         found["no_prev_c"] = _with(inputs, prev_c=zero(inputs["prev_c"]))
-        found["i_closed"] = _pin_gate(inputs, "i", -SATURATED)
+        # A gate held open is 1 whatever its nonlinearity: its own mistakes vanish.
+        for gate in GATES:
+            found[f"{gate}_open"] = _pin_gate(inputs, gate, SATURATED)
         found["f_closed"] = _pin_gate(inputs, "f", -SATURATED)
-        found["o_open"] = _pin_gate(inputs, "o", SATURATED)
-        found["g_open"] = _pin_gate(inputs, "g", SATURATED)
     if fn in ("rnn_forward", "lstm_forward"):
         found["zero_h0"] = _with(inputs, h0=zero(inputs["h0"]))
         found["no_recurrence"] = _with(inputs, Wh=zero(inputs["Wh"]))
@@ -320,7 +333,8 @@ _PROBE_WORDS = {
     "no_input": "with Wx set to zero",
     "no_recurrent": "with prev_h set to zero",
     "no_prev_c": "with prev_c set to zero",
-    "i_closed": "with the input gate held closed",
+    "i_open": "with the input gate held open",
+    "f_open": "with the forget gate held open",
     "f_closed": "with the forget gate held closed",
     "o_open": "with the output gate held open",
     "g_open": "with the block input held at one",
@@ -340,8 +354,9 @@ def _forward_terms(fn, got, want):
                                "output_path")  # fmt: skip
             return Finding(fn, _PHRASES["output_path"], "wrong", "next_c is right, next_h is not",
                            "output_path")  # fmt: skip
-        terms += [("f_closed", "forget"), ("no_prev_c", "forget")]
-        terms += [(f"{g}_{s}", g) for g, s in (("i", "closed"), ("o", "open"), ("g", "open"))]
+        # Most specific first: one gate held open, then a whole path held out.
+        pins = [("o_open", "o"), ("g_open", "g"), ("i_open", "i"), ("f_open", "f")]
+        terms = pins + [("f_closed", "forget"), ("no_prev_c", "forget")] + terms
     where = {key: _PHRASES.get(key) or GATE_NAMES[key] for _, key in terms}
     explain = {key: key if key in EXPLAIN else "gates" for _, key in terms}
     # Your result equals the correct one without a term: that term is missing.
@@ -363,11 +378,10 @@ def _forward_terms(fn, got, want):
                            f"your result matches the blocks read in the order {order}", "gates")  # fmt: skip
     # Right when one part is held out or pinned: the bug is in that part.
     right = [(p, k) for p, k in terms if all_same(got.get(p), want.get(p))]
-    keys = list(dict.fromkeys(k for _, k in right))
-    if len(keys) == 1:
-        probe = right[0][0]
-        return Finding(fn, where[keys[0]], "wrong", f"it is right {_PROBE_WORDS[probe]} and "
-                       "wrong otherwise", explain[keys[0]])  # fmt: skip
+    if right:
+        probe, key = right[0]
+        return Finding(fn, where[key], "wrong", f"it is right {_PROBE_WORDS[probe]} and "
+                       "wrong otherwise", explain[key])  # fmt: skip
     return Finding(fn, _PHRASES["activation"], "wrong", "no single term fixes it", "activation")
 
 
@@ -457,7 +471,8 @@ def _step_backward(fn, got, want, inputs):
     if all_same(c_only, want["c_only"]) and not all_same(h_only, want["h_only"]):
         gates = _wrong_gates(h_only, want["h_only"])
         if gates == ["o"]:
-            return Finding(fn, GATE_NAMES["o"], "wrong", "with only dnext_h, the columns of "
+            kind = _gate_kind(h_only, want["h_only"], "o", N)
+            return Finding(fn, GATE_NAMES["o"], kind, "with only dnext_h, the columns of "
                            "the output gate are wrong and the others right", "output_path")  # fmt: skip
         if gates and "o" not in gates:
             return Finding(fn, _PHRASES["cell_grad"], "wrong", "with only dnext_c everything "
@@ -470,9 +485,7 @@ def _step_backward(fn, got, want, inputs):
     gates = _wrong_gates(base, good)
     if len(gates) == 1:
         g = gates[0]
-        H = good["db"].shape[0] // 4
-        cols = slice(GATES.index(g) * H, (GATES.index(g) + 1) * H)
-        kind = _kind_of(base.get("db")[cols], good["db"][cols], N)
+        kind = _gate_kind(base, good, g, N)
         return Finding(fn, f"the columns of {GATE_NAMES[g]} in dWx, dWh and db", kind,
                        "the columns of the other gates are right", "gates")  # fmt: skip
     if wrong == ["dprev_c"]:
@@ -510,6 +523,12 @@ def _wrong_gates(got, want):
                 wrong.append(g)
                 break
     return wrong
+
+
+def _gate_kind(got, want, gate, N):
+    """The kind of mistake in the db columns of one gate."""
+    H = want["db"].shape[0] // 4
+    return _kind_of(_gate_blocks(got["db"], H)[gate], _gate_blocks(want["db"], H)[gate], N)
 
 
 def _swapped_gates(got, want):
@@ -631,11 +650,11 @@ MODEL_PATHS = {
     "W_proj": "the path back to the image features",
     "b_proj": "the path back to the image features",
     "W_embed": "the path back to the word embeddings",
-    "Wx": "the recurrent layer's gradients",
-    "Wh": "the recurrent layer's gradients",
-    "b": "the recurrent layer's gradients",
-    "W_vocab": "the output layer's gradients",
-    "b_vocab": "the output layer's gradients",
+    "Wx": "the recurrent layer's backward pass",
+    "Wh": "the recurrent layer's backward pass",
+    "b": "the recurrent layer's backward pass",
+    "W_vocab": "the output layer's backward pass",
+    "b_vocab": "the output layer's backward pass",
 }
 _PHRASES.update({f"model_{k}": v for k, v in MODEL_PATHS.items()})
 _PHRASES["mask"] = "the mask of the <NULL> targets"
@@ -653,10 +672,11 @@ def locate_loss(got, want, T):
     wrong = [k for k in good["grads"] if not same(grads.get(k), good["grads"][k])]
     if loss_right and not wrong:
         return None
-    off = got.get("mask_off") or {}
-    on = got.get("mask_on") or {}
-    if not same(off.get("loss"), want["mask_off"]["loss"]) and same(on.get("loss"),
-                                                                    want["mask_on"]["loss"]):  # fmt: skip
+    off, on = got.get("mask_off") or {}, got.get("mask_on") or {}
+    want_off, want_on = want.get("mask_off") or {}, want.get("mask_on") or {}
+    if not same(off.get("loss"), want_off.get("loss")) and same(
+        on.get("loss"), want_on.get("loss")
+    ):
         return Finding(fn, _PHRASES["mask"], "not_masked", "the loss is right when no target "
                        "is padding, and not zero when every target is", "mask")  # fmt: skip
     if not loss_right:
@@ -664,17 +684,20 @@ def locate_loss(got, want, T):
         if kind != "wrong":
             return Finding(fn, _PHRASES["loss"], kind, "", "loss_scale")
         zero = got.get("zero_features") or {}
-        if same(zero.get("loss"), want["zero_features"]["loss"]):
+        if same(zero.get("loss"), (want.get("zero_features") or {}).get("loss")):
             return Finding(fn, MODEL_PATHS["W_proj"], "wrong", "the loss is right when the "
                            "features are zero", "features")  # fmt: skip
         return Finding(fn, _PHRASES["loss_words"], "wrong", "the loss is wrong even with the "
                        "mask all on and with the features at zero", "loss_words")  # fmt: skip
-    paths = list(dict.fromkeys(MODEL_PATHS[k] for k in wrong))
+    # The backward pass runs from the output layer down: where it first goes wrong is
+    # the first wrong group in that order; the groups after it inherit the error.
+    order = ["W_vocab", "b_vocab", "Wx", "Wh", "b", "W_embed", "W_proj", "b_proj"]
+    first = next(k for k in order if k in wrong)
     kinds = {_kind_of(grads.get(k), good["grads"][k]) for k in wrong}
     kind = kinds.pop() if len(kinds) == 1 else "wrong"
     evidence = "the loss is right; the gradients of " + ", ".join(wrong) + " are not"
-    explain = "features" if paths == [MODEL_PATHS["W_proj"]] else "weights_out"
-    return Finding(fn, " and ".join(paths), kind, evidence, explain)
+    explain = "features" if first in ("W_proj", "b_proj") else "weights_out"
+    return Finding(fn, MODEL_PATHS[first], kind, evidence, explain)
 
 
 # --- on the student's side: the notebook's inputs, numeric gradients, published values -------
@@ -836,6 +859,66 @@ def find(fn, module=None):
         except Exception:  # noqa: BLE001
             continue
     return locate(fn, got, want, inputs)
+
+
+def notebook_loss_case(cell):
+    """The notebook's expected-loss check of CaptioningRNN.loss: (word_to_idx, dims,
+    params, features, captions), params set from fixed ranges."""
+    word_to_idx = {"<NULL>": 0, "cat": 2, "dog": 3}
+    N, D, W, H, T = 10, 20, 30, 40, 13
+    k = 4 if cell == "lstm" else 1
+    V = len(word_to_idx)
+    shapes = {"W_embed": (V, W), "W_proj": (D, H), "b_proj": (H,), "Wx": (W, k * H),
+              "Wh": (H, k * H), "b": (k * H,), "W_vocab": (H, V), "b_vocab": (V,)}  # fmt: skip
+    params = {n: np.linspace(-1.4, 1.3, num=int(np.prod(s))).reshape(s) for n, s in shapes.items()}
+    low, high = (-1.5, 0.3) if cell == "rnn" else (-0.5, 1.7)
+    features = np.linspace(low, high, num=N * D).reshape(N, D)
+    captions = (np.arange(N * T) % V).reshape(N, T)
+    dims = {"input_dim": D, "wordvec_dim": W, "hidden_dim": H}
+    return word_to_idx, dims, params, features, captions
+
+
+def loss_of(model_class, cell, probe):
+    """The loss of a model built like the notebook's on the features and captions of one
+    probe (a (features, captions) pair)."""
+    word_to_idx, dims, params, _, _ = notebook_loss_case(cell)
+    model = model_class(word_to_idx, cell_type=cell, dtype=np.float64, **dims)
+    model.params = {n: np.array(v, copy=True) for n, v in params.items()}
+    features, captions = probe
+    return np.asarray(model.loss(np.array(features, copy=True), np.array(captions, copy=True))[0])
+
+
+def loss_cases(cell):
+    """probe name -> (features, captions) of the notebook's expected-loss case."""
+    _, _, _, features, captions = notebook_loss_case(cell)
+    return {"base": (features, captions), **loss_probes(features, captions)}
+
+
+def find_loss(cell, model_class=None):
+    """Run the probes of CaptioningRNN.loss (mask all on and all off, features at zero)
+    on the notebook's expected-loss case; the Finding, or None."""
+    if model_class is None:
+        from .rnn import CaptioningRNN as model_class
+    want = {name: {"loss": v["loss"], "grads": {}} for name, v in published_values()[
+        f"loss_{cell}"].items()}  # fmt: skip
+    got = {}
+    for name, probe in loss_cases(cell).items():
+        try:
+            got[name] = {"loss": loss_of(model_class, cell, probe), "grads": {}}
+        except NotImplementedError:
+            raise
+        except Exception:  # noqa: BLE001
+            continue
+    T = notebook_loss_case(cell)[4].shape[1] - 1
+    with tolerance(1e-12):
+        return locate_loss(got, want, T)
+
+
+def find_grads(grads, numeric, loss=0.0):
+    """Where the gradients of CaptioningRNN.loss go wrong, against numeric gradients of
+    the student's own loss (key -> array each); the Finding, or None."""
+    base = {"loss": np.asarray(loss), "grads": grads}
+    return locate_loss({"base": base}, {"base": dict(base, grads=numeric)}, T=None)
 
 
 def diagnose(fn, module=None, level="locate"):
