@@ -107,6 +107,7 @@ def test_each_training_check_fails_the_bug_it_is_for(check, name):
     mutant = next(m for m in MUTANTS if m.name == name)
     results = grade(apply(mutant, files_of(paths.reference_dir())), [check])
     assert results[check].status == "failed", results[check].output
+    assert code_in(results[check].output) == [], results[check].output
 
 
 def test_every_check_is_failed_by_some_mutant():

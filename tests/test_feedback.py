@@ -104,7 +104,7 @@ def test_the_levels_say_more_or_nothing():
                                "tanh_grad")  # fmt: skip
     located = feedback.hint("rnn_step_backward", finding, chosen="locate")
     explained = feedback.hint("rnn_step_backward", finding, chosen="explain")
-    assert located.startswith("\nHint: The bug is in the step back through tanh")
+    assert located.startswith("\nHint: In rnn_step_backward, the bug is in the step back")
     assert explained.startswith(located) and "easiest to get from its output" in explained
     assert feedback.hint("rnn_step_backward", finding, chosen="none") == ""
     assert feedback.hint("rnn_forward", chosen="none") == ""

@@ -14,6 +14,8 @@ student side compares with.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..sandbox import jobs
@@ -77,17 +79,21 @@ def _arrays(outcome, prefix, outs):
     return got
 
 
-def locate_layer(spec, probed, outcome):
-    """The probes' Finding for a failed layer check (None when they find nothing)."""
+def locate_layer(spec, probed, outcome, dims=""):
+    """The probes' Finding for a failed layer check (None when they find nothing); its
+    evidence names the dimensions `dims` (words) of the inputs the probes changed."""
     if not probed:
         return None
     got = {"base": _arrays(outcome, f"{spec.fn}.random", spec.outs)}
     for name in probed["names"]:
         got[name] = _arrays(outcome, f"{spec.fn}.probe.{name}", spec.outs)
     try:
-        return shared().locate(spec.fn, got, probed["want"], probed["base"])
+        finding = shared().locate(spec.fn, got, probed["want"], probed["base"])
     except Exception:  # noqa: BLE001 - a diagnosis is a bonus, never a failure
         return None
+    if finding is not None and finding.evidence and dims:
+        finding = replace(finding, evidence=f"on hidden inputs with {dims}, {finding.evidence}")
+    return finding
 
 
 # --- the model ---------------------------------------------------------------------------

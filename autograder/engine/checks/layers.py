@@ -18,7 +18,16 @@ import numpy as np
 
 from ...sandbox import Job, jobs
 from .. import feedback, probing
-from .common import TOLERANCE, Group, Plan, Verdict, compare, op_problem, rel_error
+from .common import (
+    TOLERANCE,
+    Group,
+    Plan,
+    Verdict,
+    compare,
+    dims_text,
+    op_problem,
+    rel_error,
+)
 
 
 @dataclass(frozen=True)
@@ -279,7 +288,8 @@ class LayerGroup(Group):
         if not messages:
             worst = max(max(e.values()) for e in errors.values())
             return Verdict(True, f"{spec.fn} is correct (largest relative error {worst:.1e}).")
-        finding = probing.locate_layer(spec, state.get("probes"), outcome)
+        dims = dims_text(state["dims"]["random"])
+        finding = probing.locate_layer(spec, state.get("probes"), outcome, dims)
         diagnosis = self.diagnose(spec, state, outcome)
         if diagnosis and finding is not None and finding.kind == "wrong":
             finding = None  # a known variant says more than "it is wrong"

@@ -132,7 +132,7 @@ class Finding:
     def text(self, level="locate"):
         if level == "none":
             return ""
-        line = f"The bug is in {self.where} of {self.function}: {KINDS[self.kind]}."
+        line = f"In {self.function}, the bug is in {self.where}: {KINDS[self.kind]}."
         if self.evidence:
             line += f" Evidence: {self.evidence}."
         if level == "explain" and self.explain in EXPLAIN:
