@@ -234,3 +234,19 @@ def test_the_probe_module_holds_no_solution_line():
     text = (paths.reference_dir() / "diagnose.py").read_text()
     released = {"rnn_captioning/captioning/diagnose.py": text.encode()}
     assert build.leaked_lines(paths.course_root(), released) == []
+
+
+def test_a_probe_that_hangs_changes_no_verdict():
+    """The probe steps run after every graded step: code that loops forever on a probe's
+    inputs (here: when the bias is zero) keeps the verdicts of its real inputs."""
+    from autograder.engine import grade_files, load_rubric
+
+    hang = M("hangs_without_bias", "rnn_step_forward", "next_h = np.tanh(",
+             "while not np.any(b):\n        pass\n    next_h = np.tanh(", ())  # fmt: skip
+    files = {n: (paths.reference_dir() / n).read_bytes() for n in paths.STUDENT_FILES}
+    checks = [c for c in load_rubric() if c["name"] in ("rnn_step_forward", "rnn_step_backward")]
+    results = grade_files(apply(hang, files), checks, workers=1, time_scale=0.2)
+    assert {r.name: r.status for r in results} == {
+        "rnn_step_forward": "passed",
+        "rnn_step_backward": "passed",
+    }, [r.output for r in results]

@@ -225,6 +225,10 @@ class LayerGroup(Group):
         steps, inputs, states = [], {}, {}
         for spec in self.specs:
             states[spec.fn] = self._build(spec, ctx, steps, inputs)
+        # The probes run last: whatever they do (hang, crash), no verdict depends on them.
+        steps = [s for s in steps if ".probe." not in s.name] + [
+            s for s in steps if ".probe." in s.name
+        ]
         return Plan(Job(steps=steps, inputs=inputs, limits=self.limits), states)
 
     def _build(self, spec, ctx, steps, inputs):

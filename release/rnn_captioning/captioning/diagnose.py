@@ -927,7 +927,14 @@ def diagnose(fn, cell=None, level="locate"):
     """Print where the bug of `fn` (a function of rnn_layers.py, or "CaptioningRNN.loss"
     with its `cell` type) is, found by probes on the notebook's inputs, or that the probes
     find none; returns the Finding (or None)."""
-    finding = find_loss(cell) if fn == "CaptioningRNN.loss" else find(fn)
+    try:
+        finding = find_loss(cell) if fn == "CaptioningRNN.loss" else find(fn)
+    except NotImplementedError as exc:
+        print(f"DIAGNOSIS  {fn}: not implemented yet ({exc})")
+        return None
+    except Exception as exc:  # noqa: BLE001 - a probe that crashes tells nothing more
+        print(f"DIAGNOSIS  {fn}: the probes could not run ({type(exc).__name__}: {exc})")
+        return None
     if finding is None:
         print(f"DIAGNOSIS  {fn}: the probes find no bug.")
     else:
