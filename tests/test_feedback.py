@@ -124,3 +124,25 @@ def test_the_level_is_chosen_in_the_rubric(tmp_path):
     path.write_text(json.dumps(dict(rubric, feedback="everything")))
     with pytest.raises(ValueError):
         feedback.level(path)
+
+
+@pytest.mark.parametrize("chosen", LEVELS)
+def test_the_grader_words_its_hints_at_the_rubrics_level(chosen, tmp_path, monkeypatch):
+    from autograder.engine import grade_files, load_rubric
+    from autograder.tools.mutants import MUTANTS, apply
+
+    rubric = json.loads(paths.RUBRIC.read_text())
+    path = tmp_path / "rubric.json"
+    path.write_text(json.dumps(dict(rubric, feedback=chosen)))
+    monkeypatch.setattr(paths, "RUBRIC", path)
+    mutant = next(m for m in MUTANTS if m.name == "rnn_step_backward_db_mean")
+    files = {n: (paths.reference_dir() / n).read_bytes() for n in paths.STUDENT_FILES}
+    checks = [c for c in load_rubric() if c["name"] == "rnn_step_backward"]
+    (result,) = grade_files(apply(mutant, files), checks)
+    assert result.status == "failed"
+    assert ("Hint: " in result.output) == (chosen != "none"), result.output
+    if chosen != "none":
+        assert "In rnn_step_backward, the bug is in db" in result.output, result.output
+    explained = probing.shared().EXPLAIN["batch_sum"]
+    assert (explained in result.output) == (chosen == "explain"), result.output
+    assert code_in(result.output) == []
