@@ -329,7 +329,7 @@ def caption_problem(outcome, name, expected, lengths, label):
         return None, None
     row, col = wrong
     text = (
-        f"{label[0].upper()}{label[1:]} disagrees with greedy decoding (caption {row}, word {col}; words after the "
+        f"{label[0].upper()}{label[1:]} differ from greedy decoding (caption {row}, word {col}; words after the "
         "first <END> are not compared)."
     )
     return text, "first" if col == 0 else "later"
@@ -375,12 +375,12 @@ class SampleGroup(Group):
             if why:
                 return {self.name: Verdict(False, f"{label} is not correct. {why}")}
         for tag, call in (
-            ("short", "sample(features, max_length=...)"),
-            ("default", "sample(features)"),
+            ("short", "with a max_length given"),
+            ("default", "with the default max_length"),
         ):
             expected = plan.state["expected"][tag]
             why, diagnosis = caption_problem(
-                outcome, tag, expected, compared_prefix(expected), f"the result of {call}"
+                outcome, tag, expected, compared_prefix(expected), f"your captions {call}"
             )
             if why:
                 if diagnosis in ("first", "later"):
