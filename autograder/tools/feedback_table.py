@@ -96,12 +96,32 @@ def grade_all(engine_root, folders, seed=SEED):
     return records
 
 
-def row(mutant, record):
+HINTS = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from autograder.engine import feedback
+print(json.dumps([str(h) for h in getattr(feedback, "HINTS", {}).values()]))
+"""
+
+
+def engine_hints(engine_root):
+    """The general hints of an engine (one per function, the same whatever the bug):
+    a bug is located by what the feedback says besides them."""
+    proc = subprocess.run(
+        [sys.executable, "-c", HINTS, str(engine_root)], capture_output=True, text=True
+    )
+    return json.loads(proc.stdout) if proc.returncode == 0 else []
+
+
+def row(mutant, record, hints=()):
     """The figures of one mutant's grade."""
     results = record["results"]
     failed = [r for r in results if r["score"] < r["max"]]
     own = [r for r in results if r["name"] in mutant.caught_by]
-    own_text = " ".join(r["output"] for r in own if r["score"] < r["max"]).lower()
+    own_text = " ".join(r["output"] for r in own if r["score"] < r["max"])
+    for hint in hints:
+        own_text = own_text.replace(hint, "")
+    own_text = own_text.lower()
     located = bool(own_text) and any(word in own_text for word in mutant.words)
     code = [(r["name"], c) for r in results if (c := contains_code(r["output"]))]
     return {
@@ -131,8 +151,13 @@ def measure(engine_root, seed=SEED):
                 (folder / file_name).write_bytes(data)
             folders.append(folder)
         records = grade_all(engine_root, folders, seed)
-    reference_cpu = records[0]["cpu"]
-    return [row(m, r) for m, r in zip(MUTANTS, records[1:])], reference_cpu, records
+    return rows_of(records, engine_hints(engine_root))
+
+
+def rows_of(records, hints):
+    """(a row per mutant, CPU seconds of the reference's grade, the records)."""
+    rows = [row(m, r, hints) for m, r in zip(MUTANTS, records[1:])]
+    return rows, records[0]["cpu"], records
 
 
 def summary(rows, reference_cpu):
@@ -199,8 +224,10 @@ def main(argv=None):
     saved = {}
     for path in args.saved:
         data = json.loads(path.read_text())
-        for label in data["rows"]:
-            saved[label] = (data["rows"][label], data["summary"][label], data["raw"][label])
+        for label, records in data["raw"].items():
+            root = dict(engines).get(label)
+            rows, ref_cpu, _ = rows_of(records, engine_hints(root) if root else [])
+            saved[label] = (rows, summary(rows, ref_cpu), records)
     engines = [(label, root) for label, root in engines if label not in saved]
     columns, summaries, raw = {}, {}, {}
     for label, (rows, summ, records) in saved.items():

@@ -101,7 +101,7 @@ def draw_case(config, rng, data=None):
         rows = order[rng.choice(first, size=config.captions, replace=False)]
     else:
         rows = rng.choice(len(data["train_captions"]), size=config.captions, replace=False)
-    captions = data["train_captions"][rows].astype(np.int64)
+    captions = data["train_captions"][rows].astype(np.int32)  # as the notebooks pass them
     features = data["train_features"][data["train_image_idxs"][rows]].astype(np.float32)
     dims = {
         "V": len(data["word_to_idx"]),
