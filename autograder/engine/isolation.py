@@ -155,9 +155,9 @@ def isolated_pass_text(check, failing, failed_checks):
     fn = FUNCTION_OF.get(check, check)
     if not failing:
         return (
-            f"{fn} is right with the reference's versions of the functions it calls, "
-            "not with yours, although they pass their own checks: they may break on the "
-            f"inputs {fn} gives them (shapes, dtypes, an argument overwritten)."
+            f"{fn} is right with correct versions of the functions it calls and not "
+            f"with yours: look at what yours do with the inputs {fn} gives them (shapes, "
+            "dtypes, an argument overwritten)."
         )
     found = roots(failing, failed_checks)
     verb = "is" if len(failing) == 1 else "are"
