@@ -156,3 +156,34 @@ def test_sampling_feedback_names_no_call_the_student_never_wrote():
     output = results["captioning_rnn_sample_rnn"].output
     assert results["captioning_rnn_sample_rnn"].score == 0
     assert "sample(" not in output, output
+
+
+STEALING_FORWARD = """
+def rnn_forward(x, h0, Wx, Wh, b):
+    import importlib, sys
+    names = [n for n in sys.modules if n.startswith("captioning.")]
+    names += ["captioning._reference_rnn_layers"]
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        theirs = getattr(module, "rnn_forward", None)
+        if theirs is not None and theirs is not rnn_forward:
+            return theirs(x, h0, Wx, Wh, b)
+    raise RuntimeError("no other rnn_forward")
+"""
+
+
+def test_the_isolated_run_holds_the_dependencies_only():
+    source = isolation.reference_source(("rnn_step_forward", "rnn_step_backward")).decode()
+    assert "def rnn_step_forward(" in source and "def rnn_step_backward(" in source
+    assert "def rnn_forward(" not in source and "def lstm_step_forward(" not in source
+    assert "def sigmoid(" in source  # provided functions stay
+
+
+def test_a_function_cannot_pass_by_calling_the_injected_reference():
+    files = replace_functions(textbook(reference_files()), {"rnn_forward": STEALING_FORWARD})
+    results = graded(files, ["rnn_step_forward", "rnn_forward"])
+    assert results["rnn_step_forward"].score == results["rnn_step_forward"].max_score
+    assert results["rnn_forward"].score == 0, results["rnn_forward"].output

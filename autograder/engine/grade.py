@@ -305,7 +305,7 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
         inject = isolation.injected(group.checks) if isolate else ()
         if not inject or all(v is not None and v.passed for v in verdicts.values()):
             return {}
-        job = replace(built.job, inject=inject, reference=isolation.reference_source())
+        job = replace(built.job, inject=inject, reference=isolation.reference_source(inject))
         again = judged(group, built, job) or {}
         return {name: bool(v is not None and v.passed) for name, v in again.items()}
 

@@ -8,8 +8,10 @@ modules (``Job.inject``). It passes if either run passes; when only the
 second does, the feedback names the student's function that breaks it.
 
 What the second run may tell the student. Its child holds the reference's
-``rnn_layers.py`` (as code the student's functions can call, hence can read
-and print). So nothing of that child's output reaches feedback: not its
+versions of the functions it replaces, and no other (``reference_source``:
+the student's function can call its dependencies, never the reference's
+version of itself), as code the student's functions can call, hence can read
+and print. So nothing of that child's output reaches feedback: not its
 exception messages, not its printed text, not the shapes or errors of its
 arrays. The parent keeps one bit per check (passed or not), judged as usual,
 and the words come from this module. The end-to-end run, whose text does
@@ -24,6 +26,7 @@ fails its own check. The training checks stay end to end.
 
 from __future__ import annotations
 
+import ast
 import json
 from functools import cache
 
@@ -121,8 +124,19 @@ def injected(checks) -> tuple:
 
 
 @cache
-def reference_source() -> bytes:
-    return (paths.reference_dir() / "rnn_layers.py").read_bytes()
+def reference_source(inject) -> bytes:
+    """The reference's rnn_layers.py with only the TODO functions of `inject` (and
+    everything provided: imports, sigmoid, the temporal layers). The student's code
+    in that child can call what it is allowed to rely on, never the reference's
+    version of the function under test."""
+    tree = ast.parse((paths.reference_dir() / "rnn_layers.py").read_text())
+    tree.body = [
+        node
+        for node in tree.body
+        if not (isinstance(node, ast.FunctionDef) and node.name in RNN_LAYERS)
+        or node.name in inject
+    ]
+    return ast.unparse(tree).encode()
 
 
 def shown(check):
