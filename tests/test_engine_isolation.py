@@ -187,3 +187,24 @@ def test_a_function_cannot_pass_by_calling_the_injected_reference():
     results = graded(files, ["rnn_step_forward", "rnn_forward"])
     assert results["rnn_step_forward"].score == results["rnn_step_forward"].max_score
     assert results["rnn_forward"].score == 0, results["rnn_forward"].output
+
+
+def test_the_root_cause_lines_hold_no_code():
+    from autograder.engine.checks.layers import FAMILIES
+    from autograder.tools.feedback_table import contains_code
+
+    assert contains_code("da = dnext_h * (1 - next_h**2)")  # the detector sees code
+    assert contains_code("use np.add.at(dW, x, dout)")
+    texts = []
+    failed = set(isolation.RNN_LAYERS)
+    for check in isolation.USES:
+        failing = isolation.failing_uses(check, failed | set(isolation.USES))
+        texts.append(isolation.isolated_pass_text(check, failing, failed))
+        texts.append(isolation.isolated_pass_text(check, [], failed))
+        texts.append(isolation.root_cause_text(check, failing, failed))
+    texts += [
+        f"on the inputs where your forward is right ({name})."
+        for f in FAMILIES.values()
+        for name in f
+    ]
+    assert [t for t in texts if contains_code(t)] == []
