@@ -222,10 +222,11 @@ def main(argv=None):
     if not args.skip_current:
         engines.append(("now", str(paths.PACKAGE.parent)))
     saved = {}
+    roots = dict([*engines, ("now", str(paths.PACKAGE.parent))])
     for path in args.saved:
         data = json.loads(path.read_text())
         for label, records in data["raw"].items():
-            root = dict(engines).get(label)
+            root = roots.get(label)
             rows, ref_cpu, _ = rows_of(records, engine_hints(root) if root else [])
             saved[label] = (rows, summary(rows, ref_cpu), records)
     engines = [(label, root) for label, root in engines if label not in saved]
