@@ -166,7 +166,7 @@ def roots(failing, failed_checks):
 
 def isolated_pass_text(check, failing, failed_checks):
     """Feedback of a check that passes only with the reference's dependencies."""
-    fn = FUNCTION_OF.get(check, check)
+    fn = shown(check)
     if not failing:
         return (
             f"{fn} is right with correct versions of the functions it calls and not "

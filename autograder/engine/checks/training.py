@@ -233,7 +233,8 @@ class TrainingGroup(Group):
             got, why = fetch(outcome, f"trained.{name}", f"params[{name!r}]", value.shape)
             if got is None:
                 return self._verdict(
-                    False, f"{label} failed: after training, {why} (training diverged?)"
+                    False,
+                    f"{label} failed: after training, {why[0].lower()}{why[1:]} (training diverged?)",
                 )
             params[name] = got
         history, _ = outcome.array("losses")
@@ -270,7 +271,7 @@ class TrainingGroup(Group):
             outcome, "samples", expected, lengths, "your captions of the validation images"
         )
         if why:
-            return self._verdict(False, f"{label}: after training, {why}")
+            return self._verdict(False, f"{label}: after training, {why[0].lower()}{why[1:]}")
         samples, _ = fetch(outcome, "samples", "samples", expected.shape, integer=True)
         score = average_bleu(samples, case["val_images"])
         passed = bool(score > config.bleu_above)
