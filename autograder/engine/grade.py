@@ -28,7 +28,7 @@ import numpy as np
 from .. import paths
 from ..blas import limit_loaded_blas
 from ..sandbox import Job, candidate_walls, jobs, run_job, use_walls
-from . import reference
+from . import isolation, reference
 from .checks import GROUPS
 from .checks.common import Context, Verdict
 from .submission import SubmissionError, locate
@@ -232,17 +232,52 @@ def group_rng(seed, group, attempt=0):
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+def _split_hint(message):
+    """(the message without its hint lines, the hint lines)."""
+    lines = message.split("\n")
+    hints = [line for line in lines if line.startswith("Hint:")]
+    return "\n".join(line for line in lines if not line.startswith("Hint:")), hints
+
+
 def _attempts_text(group, runs):
-    """The feedback of a group that ran more than once: every run, in order."""
+    """The feedback of a group that ran more than once: every run, in order, then the
+    hint once (the last run's)."""
     texts = {}
     for name in group.checks:
-        lines = []
+        lines, hints = [], []
         for attempt, verdicts in enumerate(runs, 1):
             verdict = verdicts.get(name)
             if verdict is not None:
-                lines.append(f"Run {attempt} of at most {group.attempts}: {verdict.message}")
-        texts[name] = "\n".join(lines)
+                text, hints = _split_hint(verdict.message)
+                lines.append(f"Run {attempt} of at most {group.attempts}: {text}")
+        texts[name] = "\n".join(lines + hints)
     return texts
+
+
+def _with_root_causes(verdicts, isolated):
+    """The verdicts once every check is judged: a check that passed only with the
+    reference's dependencies passes and names the student's function that breaks it;
+    a failing check downstream of other failing functions names them."""
+    failed = {
+        name
+        for name, verdict in verdicts.items()
+        if (verdict is None or not verdict.passed) and not isolated.get(name)
+    }
+    final = dict(verdicts)
+    for name, verdict in verdicts.items():
+        if verdict is not None and verdict.passed and verdict.coupled:
+            roots = isolation.roots(isolation.failing_uses(name, failed), failed)
+            fix = f" Fix {isolation.names(roots)} first." if roots else ""
+            final[name] = Verdict(True, verdict.message + fix)
+        if verdict is None or verdict.passed:
+            continue
+        failing = isolation.failing_uses(name, failed)
+        if isolated.get(name):
+            final[name] = Verdict(True, isolation.isolated_pass_text(name, failing, failed))
+        elif failing:
+            line = isolation.root_cause_text(name, failing, failed)
+            final[name] = Verdict(False, f"{verdict.message}\n{line}", verdict.retry)
+    return final
 
 
 def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
@@ -258,6 +293,7 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
     """
     names = {entry["name"] for entry in selected}
     groups = [g for g in GROUPS if names & set(g.checks)]
+    isolate = isolation.enabled()
     limit_loaded_blas()  # numpy may have been imported before a front end could say so
     seed = secrets.randbits(32) if seed is None else int(seed)
     ref = reference.load()
@@ -266,28 +302,45 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
         with _quiet():
             return group.build(Context(rng=group_rng(seed, group, attempt), ref=ref, seed=seed))
 
+    def judged(group, built, job):
+        """The group's verdicts on one run of `job` (None for a grader error)."""
+        if time_scale != 1.0:
+            job = replace(job, limits=job.limits.scaled(time_scale))
+        proven.result()  # SandboxUnavailable, if the walls could not be proven
+        outcome = run_job(job, files, paths.provided_dir())
+        try:
+            with _quiet():
+                return group.judge(built, outcome)
+        except Exception:  # noqa: BLE001 - a grader bug must not sink the other checks
+            traceback.print_exc(file=sys.stderr)
+            return None
+
+    def isolated(group, built, verdicts):
+        """check -> passed, with the reference's versions of the functions the group's
+        checks call; only for a group with such functions where a check failed. Only
+        the pass bit of this run is kept (see engine.isolation)."""
+        inject = isolation.injected(group.checks) if isolate else ()
+        if not inject or all(v is not None and v.passed for v in verdicts.values()):
+            return {}
+        job = replace(built.job, inject=inject, reference=isolation.reference_source(inject))
+        again = judged(group, built, job) or {}
+        return {name: bool(v is not None and v.passed) for name, v in again.items()}
+
     def run(group):
         runs = []
         for attempt in range(getattr(group, "attempts", 1)):
             built = plan(group, attempt)
-            job = built.job
-            if time_scale != 1.0:
-                job = replace(job, limits=job.limits.scaled(time_scale))
-            proven.result()  # SandboxUnavailable, if the walls could not be proven
-            outcome = run_job(job, files, paths.provided_dir())
-            try:
-                with _quiet():
-                    verdicts = group.judge(built, outcome)
-            except Exception:  # noqa: BLE001 - a grader bug must not sink the other checks
-                traceback.print_exc(file=sys.stderr)
-                return {name: None for name in group.checks}
+            verdicts = judged(group, built, built.job)
+            if verdicts is None:
+                return {name: None for name in group.checks}, {}
             runs.append(verdicts)
             if not any(v is not None and v.retry for v in verdicts.values()):
                 break
         if len(runs) == 1:
-            return runs[0]
+            return runs[0], isolated(group, built, runs[0])
         texts = _attempts_text(group, runs)
-        return {name: Verdict(verdict.passed, texts[name]) for name, verdict in runs[-1].items()}
+        final = {name: Verdict(verdict.passed, texts[name]) for name, verdict in runs[-1].items()}
+        return final, {}
 
     # The longest jobs first, so that workers finish together.
     order = sorted(groups, key=lambda group: -group.limits.cpu)
@@ -295,12 +348,14 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
         proven = canary.submit(preflight)
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                judged = list(pool.map(run, order))
+                results_of_groups = list(pool.map(run, order))
         else:
-            judged = [run(group) for group in order]
-    verdicts = {}
-    for part in judged:
+            results_of_groups = [run(group) for group in order]
+    verdicts, passed_isolated = {}, {}
+    for part, alone in results_of_groups:
         verdicts.update(part)
+        passed_isolated.update(alone)
+    verdicts = _with_root_causes(verdicts, passed_isolated)
     results = []
     for entry in selected:
         verdict = verdicts.get(entry["name"])

@@ -166,6 +166,13 @@ def cmd_merge(args):
 
 
 def cmd_validate(args):
+    if args.feedback:
+        from ..tools.feedback_table import main
+
+        extra = [f"--engine={e}" for e in args.engine] + (
+            ["--json", str(args.json)] if args.json else []
+        )
+        return main(extra)
     from ..tools.validate import validate
 
     return validate(workers=args.workers or default_workers())
@@ -267,6 +274,20 @@ def main(argv=None):
     validate.add_argument(
         "--workers", type=int, help="submissions graded at once (default: one per core)"
     )
+    validate.add_argument(
+        "--feedback",
+        action="store_true",
+        help="instead: grade every mutant on the whole rubric and print what each bug "
+        "costs and what its feedback says (a measurement)",
+    )
+    validate.add_argument(
+        "--engine",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="with --feedback: also grade with the engine of this checkout",
+    )
+    validate.add_argument("--json", type=Path, help="with --feedback: every row and text")
     validate.set_defaults(run=cmd_validate)
 
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")

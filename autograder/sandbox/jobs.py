@@ -170,14 +170,29 @@ class Limits:
         }
 
 
+# The file the reference's layers are copied to in the box of a job that injects them
+# (child.py imports it as captioning.<REFERENCE_MODULE>).
+REFERENCE_MODULE = "_reference_rnn_layers"
+
+
 @dataclass
 class Job:
-    """Steps for the child and the arrays they read (name -> array)."""
+    """Steps for the child and the arrays they read (name -> array).
+
+    `inject` names functions of rnn_layers.py that the child replaces, in the
+    student's modules, with the reference's versions from `reference` (the
+    source of the reference's rnn_layers.py, copied into the box): the
+    student's function under test then runs on correct dependencies. The
+    parent must use nothing but arrays and pass/fail from such a job: see
+    ``autograder.engine.isolation``.
+    """
 
     steps: list
     inputs: dict = field(default_factory=dict)
     seed: int = 0
     limits: Limits = field(default_factory=Limits)
+    inject: tuple = ()
+    reference: bytes = b""
 
     def __post_init__(self):
         names = [step.name for step in self.steps]
@@ -186,6 +201,8 @@ class Job:
         bad = [n for n in names if not STEP_NAME.fullmatch(n)]
         if bad:
             raise ValueError(f"step names must be plain file names: {bad}")
+        if self.inject and not self.reference:
+            raise ValueError("a job that injects reference functions needs the reference")
 
     def outputs(self):
         return [name for step in self.steps for name in step.outputs]

@@ -35,7 +35,7 @@ import numpy as np
 from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
 from ..paths import STUDENT_FILES
 from . import runtime as runtimes
-from .jobs import Job, Outcome
+from .jobs import REFERENCE_MODULE, Job, Outcome
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 MAX_ARRAY_BYTES = 64 << 20
@@ -303,6 +303,8 @@ def prepare(job: Job, student_files: dict, trusted_dir: Path, walls: Walls) -> P
         for folder in ("inputs", "out", "tmp"):
             (box / folder).mkdir()
         _copy_tree(trusted_dir, box, student_files)
+        if job.inject:
+            (box / "captioning" / f"{REFERENCE_MODULE}.py").write_bytes(job.reference)
         for name, value in job.inputs.items():
             np.save(box / "inputs" / f"{name}.npy", np.ascontiguousarray(value), allow_pickle=False)
         runtime = walls.runtime
@@ -321,6 +323,7 @@ def prepare(job: Job, student_files: dict, trusted_dir: Path, walls: Walls) -> P
             "output_cap": job.limits.output,
             "seed": job.seed,
             "steps": [{**step.op, "name": step.name} for step in job.steps],
+            "inject": list(job.inject),
         }
         (box / "job.json").write_text(json.dumps(spec))
         if uid is not None:

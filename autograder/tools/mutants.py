@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 LOSS_CHECKS = (
     "captioning_rnn_loss_rnn",
@@ -230,6 +230,8 @@ class Mutant:
     new: str  # ... replaced by this
     caught_by: tuple  # at least one of these checks must fail
     description: str = ""
+    part: str = ""  # where the bug is: the output, term, gate or timestep it breaks
+    words: tuple = ()  # a diagnosis that locates the bug says one of these (lower case)
 
     def replacements(self):
         """function name -> source that replaces it in the reference."""
@@ -312,7 +314,127 @@ MUTANTS = [
       ("captioning_rnn_sample_lstm",), "starts the LSTM cell state from h0"),
     M("sample_float_captions", "sample", "dtype=np.int32)", "dtype=np.float64)", SAMPLE_CHECKS,
       "returns a float array"),
+    M("rnn_step_forward_sigmoid", "rnn_step_forward", "np.tanh(", "sigmoid(",
+      ("rnn_step_forward",), "uses a sigmoid instead of tanh"),
+    M("rnn_step_backward_dprev_h_untransposed", "rnn_step_backward", "dprev_h = da.dot(Wh.T)",
+      "dprev_h = da.dot(Wh)", ("rnn_step_backward",), "multiplies dprev_h by Wh, not Wh.T"),
+    M("rnn_forward_h0_every_step", "rnn_forward",
+      "rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)", "rnn_step_forward(x[:, t, :], h0, Wx, Wh, b)",
+      ("rnn_forward",), "feeds h0 to every step instead of the previous hidden state"),
+    M("rnn_forward_time_reversed", "rnn_forward", "h[:, t, :] = prev_h", "h[:, T - 1 - t, :] = prev_h",
+      ("rnn_forward",), "stores the hidden states in reverse time order"),
+    M("rnn_backward_dh0_from_dh", "rnn_backward", "dh0 = dprev_h", "dh0 = dh[:, 0, :]",
+      ("rnn_backward",), "returns the upstream gradient of step 0 as dh0"),
+    M("word_embedding_forward_off_by_one", "word_embedding_forward", "out = W[x]", "out = W[x - 1]",
+      ("word_embedding_forward",), "looks up the row before each word"),
+    M("word_embedding_backward_from_W", "word_embedding_backward", "dW = np.zeros_like(W)",
+      "dW = W.copy()", ("word_embedding_backward",), "accumulates onto W instead of zeros"),
+    M("lstm_step_forward_no_tanh_c", "lstm_step_forward", "next_h = o * np.tanh(next_c)",
+      "next_h = o * next_c", ("lstm_step_forward",), "leaves out the tanh of next_c"),
+    M("lstm_step_forward_g_sigmoid", "lstm_step_forward", "g = np.tanh(a[:, 3 * H:4 * H])",
+      "g = sigmoid(a[:, 3 * H:4 * H])", ("lstm_step_forward",), "puts g through a sigmoid"),
+    M("lstm_step_backward_dprev_c_no_f", "lstm_step_backward", "dprev_c = dc * f", "dprev_c = dc",
+      ("lstm_step_backward",), "forgets the forget gate in dprev_c"),
+    M("lstm_step_backward_df_prev_h", "lstm_step_backward", "df = dc * prev_c * f", "df = dc * prev_h * f",
+      ("lstm_step_backward",), "takes prev_h for prev_c in the forget-gate gradient"),
+    M("lstm_step_backward_no_dnext_c", "lstm_step_backward", "dc = dnext_c + dnext_h", "dc = dnext_h",
+      ("lstm_step_backward",), "drops the upstream cell-state gradient dnext_c"),
+    M("lstm_forward_c_not_carried", "lstm_forward",
+      "lstm_step_forward(x[:, t, :], prev_h, prev_c, Wx, Wh, b)",
+      "lstm_step_forward(x[:, t, :], prev_h, np.zeros((N, H)), Wx, Wh, b)", ("lstm_forward",),
+      "restarts the cell state from zero at every step"),
+    M("lstm_backward_dh0_zero", "lstm_backward", "dh0 = dprev_h", "dh0 = np.zeros((N, H))",
+      ("lstm_backward",), "returns a zero dh0"),
+    M("loss_no_embedding_grads", "loss",
+      'grads["W_embed"] = word_embedding_backward(dx, cache_embed)',
+      'grads["W_embed"] = np.zeros_like(W_embed)', LOSS_CHECKS,
+      "leaves out the gradient of the word embedding"),
+    M("loss_masks_end", "loss", "mask = captions_out != self._null", "mask = captions_out != self._end",
+      LOSS_CHECKS, "masks the <END> targets instead of <NULL>"),
+    M("sample_no_projection_bias", "sample", "h = features.dot(W_proj) + b_proj",
+      "h = features.dot(W_proj)", SAMPLE_CHECKS, "leaves b_proj out of the initial hidden state"),
 ]  # fmt: skip
+
+# Where each mutant's bug is, as the feedback should say it: (part, words that say it).
+LOCATIONS = {
+    "rnn_step_forward_no_bias": ("the bias term", ("bias", " b ")),
+    "rnn_step_forward_Wh_transposed": ("the prev_h @ Wh term", ("wh", "prev_h")),
+    "rnn_step_forward_sigmoid": ("the activation", ("tanh", "activation")),
+    "rnn_step_backward_tanh_grad_of_input": ("the tanh derivative", ("tanh",)),
+    "rnn_step_backward_db_mean": ("output db", ("db",)),
+    "rnn_step_backward_dprev_h_untransposed": ("output dprev_h", ("dprev_h",)),
+    "rnn_forward_h0_included": ("output h: timestep 0", ("h0", "timestep")),
+    "rnn_forward_h0_every_step": (
+        "the hidden state carried between timesteps",
+        ("timestep", "prev", "h0", "carr"),
+    ),
+    "rnn_forward_time_reversed": ("the timestep order of h", ("timestep", "order", "time")),
+    "rnn_backward_no_carried_dh": (
+        "the gradient carried back through time",
+        ("timestep", "carr", "dprev_h"),
+    ),
+    "rnn_backward_weights_overwritten": (
+        "dWx, dWh over timesteps",
+        ("accumul", "summed", "timestep", "dwx", "dwh"),
+    ),
+    "rnn_backward_dh0_from_dh": ("output dh0", ("dh0",)),
+    "word_embedding_forward_bad_reshape": (
+        "output out: the order of words",
+        ("order", "reshape", "out"),
+    ),
+    "word_embedding_forward_off_by_one": (
+        "output out: the row looked up",
+        ("row", "index", "word"),
+    ),
+    "word_embedding_backward_fancy_assign": ("dW of repeated words", ("repeat",)),
+    "word_embedding_backward_from_W": ("dW's starting value", ("zero", "start", "initial")),
+    "lstm_gates_ifgo": ("gate order (o and g)", ("gate",)),
+    "lstm_forget_gate_on_prev_h": (
+        "the forget-gate term f * prev_c",
+        ("forget", "prev_c", "next_c"),
+    ),
+    "lstm_step_forward_no_tanh_c": ("the tanh of next_c in next_h", ("tanh", "next_h")),
+    "lstm_step_forward_g_sigmoid": ("gate g", ("gate g", " g ", "g gate", "block g")),
+    "lstm_step_backward_no_tanh_grad": (
+        "the tanh derivative between next_h and next_c",
+        ("tanh", "dnext_h"),
+    ),
+    "lstm_step_backward_gates_ifgo": ("gate order of the gradients", ("gate",)),
+    "lstm_step_backward_dprev_c_no_f": ("output dprev_c", ("dprev_c",)),
+    "lstm_step_backward_df_prev_h": ("gate f's gradient", ("forget", "gate f", " f ")),
+    "lstm_step_backward_no_dnext_c": ("the upstream dnext_c", ("dnext_c",)),
+    "lstm_forward_c0_is_h0": ("the initial cell state", ("cell state", "c0", "zero")),
+    "lstm_forward_c_not_carried": (
+        "the cell state carried between timesteps",
+        ("cell state", "carr", "timestep"),
+    ),
+    "lstm_backward_no_carried_dc": (
+        "the cell-state gradient carried back in time",
+        ("dprev_c", "dnext_c", "cell"),
+    ),
+    "lstm_backward_no_carried_dh": (
+        "the hidden-state gradient carried back in time",
+        ("dprev_h", "carr", "timestep"),
+    ),
+    "lstm_backward_weights_overwritten": (
+        "dWx, dWh over timesteps",
+        ("accumul", "summed", "timestep", "dwx", "dwh"),
+    ),
+    "lstm_backward_dh0_zero": ("output dh0", ("dh0",)),
+    "loss_unmasked": ("the mask", ("mask", "<null>")),
+    "loss_divided_by_T": ("the averaging of the loss", ("averag", "divided", "scale")),
+    "loss_targets_not_shifted": ("the targets", ("target", "captions_out", "shift")),
+    "loss_no_projection_grads": ("grads W_proj, b_proj", ("w_proj", "b_proj")),
+    "loss_ignores_features": ("h0 from the features", ("feature", "h0", "w_proj")),
+    "loss_no_embedding_grads": ("grads W_embed", ("w_embed",)),
+    "loss_masks_end": ("the mask", ("mask", "<end>", "<null>")),
+    "sample_start_in_first_column": ("column 0", ("column 0", "<start>")),
+    "sample_no_feedback": ("the word fed back at each step", ("feed", "previous word", "argmax")),
+    "sample_lstm_c0_is_h0": ("the initial cell state", ("c = 0", "cell", "first")),
+    "sample_float_captions": ("the dtype of captions", ("integer", "dtype")),
+    "sample_no_projection_bias": ("the initial hidden state", ("b_proj", "first", "initial", "h0")),
+}
+MUTANTS = [replace(m, part=LOCATIONS[m.name][0], words=LOCATIONS[m.name][1]) for m in MUTANTS]
 
 
 def _function_span(lines, function):

@@ -29,6 +29,7 @@ class Verdict:
     passed: bool
     message: str
     retry: bool = False  # a completed run that missed a threshold: worth fresh draws
+    coupled: bool = False  # passed where the student's own forward function is right
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...sandbox import Job, jobs
-from .. import feedback, probing
+from .. import feedback, isolation, probing
 from .common import (
     TOLERANCE,
     Group,
@@ -242,13 +242,36 @@ class LayerGroup(Group):
         upstream = {u: rand_in[u] for u in spec.upstream}
         rand_out = reference_outputs(spec, ctx.ref, rand_in, upstream)
 
-        for tag, values in (("fixed", fixed_in), ("random", rand_in)):
+        cases = [("fixed", fixed_in), ("random", rand_in)]
+        families = {}
+        if spec.is_backward:
+            # Inputs on which a forward function with a bug may still be right, for
+            # the coupled rule (see coupled_verdict).
+            for k, (name, change) in enumerate(FAMILIES.get(spec.forward, {}).items()):
+                family_in = change(dict(rand_in))
+                families[name] = {
+                    "tag": f"family{k}",
+                    "forward": reference_outputs(LAYERS[spec.forward], ctx.ref, family_in, {}),
+                    "backward": reference_outputs(
+                        spec, ctx.ref, family_in, {u: family_in[u] for u in spec.upstream}
+                    ),
+                }
+                cases.append((f"family{k}", family_in))
+            forward_spec = LAYERS[spec.forward]
+            families["random"] = {
+                "forward": reference_outputs(forward_spec, ctx.ref, rand_in, {}),
+                "backward": rand_out,
+            }
+        for tag, values in cases:
             prefix = f"{spec.fn}.{tag}"
             for name, value in values.items():
                 inputs[f"{prefix}.{name}"] = value
             args = [jobs.In(f"{prefix}.{a}") for a in spec.args]
             if spec.is_backward:
-                outs = [None] * len(spec.forward_outs) + [jobs.Keep(f"{prefix}.cache")]
+                keep = tag != "fixed"  # the forward's own outputs, for the coupled rule
+                outs = [jobs.Save(f"{prefix}.forward.{o}") if keep else None
+                        for o in spec.forward_outs]  # fmt: skip
+                outs.append(jobs.Keep(f"{prefix}.cache"))
                 steps.append(jobs.call(f"{prefix}.forward", "rnn_layers", spec.forward, args, outs))
                 args = [jobs.In(f"{prefix}.{u}") for u in spec.upstream]
                 args.append(jobs.Obj(f"{prefix}.cache", pop=True))
@@ -262,6 +285,7 @@ class LayerGroup(Group):
             "expected": {"fixed": fixed_out, "random": rand_out},
             "dims": {"fixed": fixed_dims, "random": dims},
             "random_inputs": rand_in,
+            "families": families,
             "ref": ctx.ref,
         }
 
@@ -292,6 +316,9 @@ class LayerGroup(Group):
         if not messages:
             worst = max(max(e.values()) for e in errors.values())
             return Verdict(True, f"{spec.fn} is correct (largest relative error {worst:.1e}).")
+        coupled = coupled_verdict(spec, state, outcome)
+        if coupled is not None:
+            return coupled
         dims = dims_text(state["dims"]["random"])
         finding = probing.locate_layer(spec, state.get("probes"), outcome, dims)
         diagnosis = self.diagnose(spec, state, outcome)
@@ -316,6 +343,126 @@ class LayerGroup(Group):
             return DIAGNOSE.get(spec.fn, lambda *a: None)(got, inputs, ref, dims)
         except Exception:  # noqa: BLE001 - a diagnosis is a bonus, never a failure
             return None
+
+
+# --- the coupled rule ---------------------------------------------------------------
+def _zero(*names):
+    def change(inputs):
+        for name in names:
+            inputs[name] = np.zeros_like(inputs[name])
+        return inputs
+
+    return change
+
+
+def _symmetric_Wh(inputs):
+    inputs["Wh"] = (inputs["Wh"] + inputs["Wh"].T) / 2
+    return inputs
+
+
+def _equal_gates(inputs):
+    """The four gate blocks of Wx, Wh and b equal: the order of the gates is invisible."""
+    for name in ("Wx", "Wh", "b"):
+        w = inputs[name]
+        H = w.shape[-1] // 4
+        inputs[name] = np.concatenate([w[..., :H]] * 4, axis=-1)
+    return inputs
+
+
+def _c_is_h(inputs):
+    inputs["prev_c"] = inputs["prev_h"].copy()
+    return inputs
+
+
+def _static(inputs):
+    """No recurrence and the same input at every timestep: every h[:, t] is the same."""
+    inputs["Wh"] = np.zeros_like(inputs["Wh"])
+    inputs["x"] = np.repeat(inputs["x"][:, :1], inputs["x"].shape[1], axis=1)
+    return inputs
+
+
+def _one_timestep(inputs):
+    """T = 1: what is carried from one timestep to the next does not matter."""
+    inputs["x"], inputs["dh"] = inputs["x"][:, :1], inputs["dh"][:, :1]
+    return inputs
+
+
+def _same_word(inputs):
+    inputs["x"] = np.full_like(inputs["x"], inputs["x"][0, 0])
+    return inputs
+
+
+def _equal_rows(inputs):
+    inputs["W"] = np.repeat(inputs["W"][:1], len(inputs["W"]), axis=0)
+    return inputs
+
+
+# forward function -> inputs on which some single bug of it has no effect (name -> change
+# of the random inputs), described in words for the feedback.
+FAMILIES = {
+    "rnn_step_forward": {"the bias at zero": _zero("b"), "prev_h at zero": _zero("prev_h"),
+                         "x at zero": _zero("x"), "Wh symmetric": _symmetric_Wh},
+    "rnn_forward": {"the bias at zero": _zero("b"), "h0 at zero": _zero("h0"), "Wh at zero": _zero("Wh"),
+                    "Wh symmetric": _symmetric_Wh, "the same x at every timestep and Wh at zero": _static,
+                    "a single timestep": _one_timestep},
+    "word_embedding_forward": {"one word everywhere": _same_word, "all rows of W equal": _equal_rows},
+    "lstm_step_forward": {"the bias at zero": _zero("b"), "prev_h and prev_c at zero": _zero("prev_h", "prev_c"),
+                          "four equal gate blocks": _equal_gates, "prev_c equal to prev_h": _c_is_h,
+                          "x at zero": _zero("x")},
+    "lstm_forward": {"the bias at zero": _zero("b"), "h0 at zero": _zero("h0"), "Wh at zero": _zero("Wh"),
+                     "four equal gate blocks": _equal_gates,
+                     "the same x at every timestep and Wh at zero": _static,
+                     "a single timestep": _one_timestep},
+}  # fmt: skip
+
+
+def _matches(outcome, prefix, want):
+    """Whether every saved output `prefix.<name>` is close to `want[name]`."""
+    for name, value in want.items():
+        got, _ = outcome.array(f"{prefix}.{name}")
+        if got is None or got.shape != value.shape or got.dtype.kind not in "fiu":
+            return False
+        got = got.astype(np.float64)
+        if not np.all(np.isfinite(got)) or rel_error(got, value) > TOLERANCE:
+            return False
+    return True
+
+
+def coupled_verdict(spec, state, outcome):
+    """A backward function runs on the cache of the student's own forward function.
+    Where that forward function is wrong (on the random inputs), the backward function
+    is judged on the inputs of FAMILIES where the forward function is right: it passes
+    if it is right on one of them. None: the rule does not apply, the backward
+    function's failure is its own (or cannot be told from its forward's)."""
+    families = state.get("families") or {}
+    if (
+        not isolation.enabled()
+        or not families
+        or _matches(outcome, f"{spec.fn}.random.forward", families["random"]["forward"])
+    ):
+        return None
+    right_forward = []
+    for name, want in families.items():
+        if name == "random":
+            continue
+        prefix = f"{spec.fn}.{want['tag']}"
+        if op_problem(outcome, f"{prefix}.forward", spec.forward):
+            continue
+        if not _matches(outcome, f"{prefix}.forward", want["forward"]):
+            continue
+        # The forward's output can be right there while its cache is not (a wrong
+        # prev_h kept): a family where the backward is wrong proves nothing.
+        if not op_problem(outcome, prefix, spec.fn) and _matches(outcome, prefix, want["backward"]):
+            right_forward.append(name)
+    if not right_forward:
+        return None
+    where = "; ".join(right_forward)
+    return Verdict(
+        True,
+        f"{spec.fn} is right on the inputs where your {spec.forward} is right ({where}); "
+        f"elsewhere it gets a wrong cache from your {spec.forward}.",
+        coupled=True,
+    )
 
 
 def close(a, b):

@@ -362,8 +362,8 @@ def caption_problem(outcome, name, expected, lengths, label):
         return None, None
     row, col = wrong
     text = (
-        f"{label[0].upper()}{label[1:]} disagree with greedy decoding (caption {row}, word "
-        f"{col}; words after the first <END> are not compared)."
+        f"{label[0].upper()}{label[1:]} differ from greedy decoding (caption {row}, word {col}; words after the "
+        "first <END> are not compared)."
     )
     return text, "first" if col == 0 else "later"
 
@@ -408,12 +408,12 @@ class SampleGroup(Group):
             if why:
                 return {self.name: Verdict(False, f"{label} is not correct. {why}")}
         for tag, call in (
-            ("short", "sample with max_length given"),
-            ("default", "sample with the default max_length"),
+            ("short", "with a max_length given"),
+            ("default", "with the default max_length"),
         ):
             expected = plan.state["expected"][tag]
             why, diagnosis = caption_problem(
-                outcome, tag, expected, compared_prefix(expected), f"the captions of {call}"
+                outcome, tag, expected, compared_prefix(expected), f"your captions {call}"
             )
             if why:
                 if diagnosis in ("first", "later"):

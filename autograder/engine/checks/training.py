@@ -101,7 +101,7 @@ def draw_case(config, rng, data=None):
         rows = order[rng.choice(first, size=config.captions, replace=False)]
     else:
         rows = rng.choice(len(data["train_captions"]), size=config.captions, replace=False)
-    captions = data["train_captions"][rows].astype(np.int64)
+    captions = data["train_captions"][rows].astype(np.int32)  # as the notebooks pass them
     features = data["train_features"][data["train_image_idxs"][rows]].astype(np.float32)
     dims = {
         "V": len(data["word_to_idx"]),
@@ -233,7 +233,8 @@ class TrainingGroup(Group):
             got, why = fetch(outcome, f"trained.{name}", f"params[{name!r}]", value.shape)
             if got is None:
                 return self._verdict(
-                    False, f"{label} failed: after training, {why} (training diverged?)"
+                    False,
+                    f"{label} failed: after training, {why[0].lower()}{why[1:]} (training diverged?)",
                 )
             params[name] = got
         history, _ = outcome.array("losses")
@@ -267,10 +268,10 @@ class TrainingGroup(Group):
         )
         lengths = compared_prefix(expected, margins, SAMPLE_MARGIN)
         why, _ = caption_problem(
-            outcome, "samples", expected, lengths, "the captions sampled for the validation images"
+            outcome, "samples", expected, lengths, "your captions of the validation images"
         )
         if why:
-            return self._verdict(False, f"{label}: after training, {why}")
+            return self._verdict(False, f"{label}: after training, {why[0].lower()}{why[1:]}")
         samples, _ = fetch(outcome, "samples", "samples", expected.shape, integer=True)
         score = average_bleu(samples, case["val_images"])
         passed = bool(score > config.bleu_above)
