@@ -313,6 +313,37 @@ def test_warnings_on_stderr_cost_nothing(scores):
     assert scores["warning"] == rubric_cell_points()
 
 
+def written_points() -> float:
+    """The points of the manually graded answers, from the source notebooks' metadata."""
+    return float(
+        sum(
+            cell.metadata["nbgrader"]["points"]
+            for name in ("RNN_Captioning.ipynb", "LSTM_Captioning.ipynb")
+            for cell in nbformat.read(SOURCE / name, as_version=4).cells
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
+        )
+    )
+
+
+def test_the_gradebook_counts_100_autograded_points_and_the_written_answers(course):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course['root'] / 'gradebook.db'}") as gb:
+        assignment = gb.find_assignment(ASSIGNMENT)
+        assert assignment.max_code_score == json.loads(paths.RUBRIC.read_text())["total"] == 100
+        assert assignment.max_written_score == written_points() > 0
+        assert assignment.max_score == 100 + written_points()
+        # Written answers wait for a grader: none is scored by autograde.
+        answers = [
+            grade
+            for notebook in gb.find_submission(ASSIGNMENT, "reference").notebooks
+            for grade in notebook.grades
+            if grade.cell.cell_type == "markdown"
+        ]
+        assert len(answers) == 2
+        assert all(g.auto_score is None and g.needs_manual_grade for g in answers)
+
+
 def test_export_has_the_totals(exported):
     total = float(sum(rubric_cell_points().values()))
     assert total == float(json.loads(paths.RUBRIC.read_text())["total"])
@@ -325,7 +356,7 @@ def test_export_has_the_totals(exported):
         "warning": total,
     }
     assert {s: score for s, (score, _) in exported.items()} == expected
-    assert {m for _, m in exported.values()} == {total}
+    assert {m for _, m in exported.values()} == {total + written_points()}
 
 
 def hidden_values() -> np.ndarray:
