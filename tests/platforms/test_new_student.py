@@ -55,6 +55,10 @@ class Student:
             VIRTUAL_ENV=str(venv),
             COLUMNS="1000",  # pytest's summary lines whole
         )
+        # One BLAS thread: on a shared two-core machine the notebooks' small training
+        # runs are many times slower with more (a laptop does not care either way).
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            self.env.setdefault(var, "1")
         self.timings: dict[str, float] = {}
 
     def run(self, step: str, command: str, timeout: float = 900) -> subprocess.CompletedProcess:
