@@ -91,11 +91,11 @@ def pdf_route() -> tuple[str | None, str]:
         return None, "nbconvert is not installed"
     if importlib.util.find_spec("playwright") is not None:
         return "webpdf", "nbconvert's webpdf (Chromium)"
-    if shutil.which("xelatex"):
-        return "pdf", "nbconvert's LaTeX route (xelatex)"
+    if shutil.which("xelatex") and shutil.which("pandoc"):
+        return "pdf", "nbconvert's LaTeX route (xelatex, pandoc)"
     return None, (
         "nbconvert needs Chromium (`pip install 'nbconvert[webpdf]'`, then "
-        "`playwright install chromium`) or a LaTeX install with xelatex"
+        "`playwright install chromium`) or both a LaTeX install with xelatex and pandoc"
     )
 
 
