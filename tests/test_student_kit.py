@@ -206,7 +206,7 @@ def test_submit_writes_exactly_the_four_files_at_their_paths(reference_submissio
 
 def test_submit_reports_the_self_checks_and_the_imports(reference_submission):
     _, printed = reference_submission
-    assert re.search(r"^Self-checks \(pytest\): 22 passed in [\d.]+s", printed, re.M), printed
+    assert re.search(r"^Self-checks \(pytest\): \d+ passed in [\d.]+s", printed, re.M), printed
     assert "Imports: captioning/rnn_layers.py imports; captioning/rnn.py imports" in printed
 
 
@@ -264,7 +264,9 @@ def test_stubs_are_submitted_all_the_same_with_what_fails(tmp_path):
     folder = assignment_copy(RELEASE, tmp_path / "rnn_captioning")
     done = submit(folder, "--no-pdf")
     assert done.returncode == 0, done.stderr
-    assert re.search(r"^Self-checks \(pytest\): 18 failed, 4 passed in ", done.stdout, re.M)
+    assert re.search(r"^Self-checks \(pytest\): \d+ failed, \d+ passed in ", done.stdout, re.M)
+    failed = [line for line in done.stdout.splitlines() if line.startswith("  FAILED ")]
+    assert failed and all(" - NotImplementedError: " in line for line in failed)
     assert (
         "FAILED tests/test_rnn_layers.py::test_rnn_forward_values - NotImplementedError: "
         "rnn_forward is not implemented yet" in done.stdout
