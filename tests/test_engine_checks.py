@@ -7,6 +7,7 @@ import pytest
 from autograder import paths
 from autograder.engine import grade_files, grade_submission, load_rubric
 from autograder.engine.checks.training import TRAINING
+from autograder.engine.feedback_scan import code_in
 from autograder.paths import STUDENT_FILES
 from autograder.tools.mutants import MUTANTS, apply, textbook
 from autograder.tools.thresholds import TARGETS
@@ -52,25 +53,33 @@ def test_the_textbook_functions_used_by_the_mutants_are_correct():
     assert {n: r.output for n, r in results.items() if r.status != "passed"} == {}
 
 
-# The feedback names the mistake, not just the function.
+# The feedback locates the mistake in words: the part of the function and its kind.
 HINTS = {
-    "rnn_step_forward_no_bias": "without b",
-    "rnn_step_backward_tanh_grad_of_input": "1 - next_h**2",
-    "rnn_step_backward_db_mean": "summed over the batch",
-    "rnn_forward_h0_included": "h0 is not part of h",
-    "rnn_backward_no_carried_dh": "dprev_h that flows back",
-    "rnn_backward_weights_overwritten": "summed over all timesteps",
-    "word_embedding_backward_fancy_assign": "np.add.at",
+    "rnn_step_forward_no_bias": "the bias term",
+    "rnn_step_forward_Wh_transposed": "used transposed",
+    "rnn_step_backward_tanh_grad_of_input": "tanh",
+    "rnn_step_backward_db_mean": "1/N of the right value",
+    "rnn_forward_h0_included": "one timestep too many",
+    "rnn_backward_no_carried_dh": "hidden-state gradient carried back",
+    "rnn_backward_weights_overwritten": "only one timestep's contribution",
+    "word_embedding_forward_bad_reshape": "order of the positions",
+    "word_embedding_backward_fancy_assign": "not accumulated",
     "lstm_gates_ifgo": "order i, f, g, o",
-    "lstm_step_backward_gates_ifgo": "order i, f, g, o",
-    "lstm_backward_no_carried_dc": "carry dprev_c",
-    "lstm_backward_no_carried_dh": "dprev_h that flows back",
-    "lstm_backward_weights_overwritten": "summed over all timesteps",
-    "loss_unmasked": "<NULL> targets",
-    "loss_divided_by_T": "N * T",
+    "lstm_forget_gate_on_prev_h": "the forget term",
+    "lstm_step_backward_no_tanh_grad": "the path from dnext_h to the cell state",
+    "lstm_step_backward_gates_ifgo": "the output gate o and the block input g",
+    "lstm_forward_c0_is_h0": "how the states start",
+    "lstm_backward_no_carried_dc": "cell-state gradient carried back",
+    "lstm_backward_no_carried_dh": "hidden-state gradient carried back",
+    "lstm_backward_weights_overwritten": "only one timestep's contribution",
+    "loss_unmasked": "padding is not masked",
+    "loss_divided_by_T": "1/T of the right value",
+    "loss_targets_not_shifted": "the words the network reads",
+    "loss_no_projection_grads": "the path back to the image features",
+    "loss_ignores_features": "the path back to the image features",
     "sample_start_in_first_column": "Column 0",
     "sample_lstm_c0_is_h0": "first generated word is already wrong",
-    "sample_no_feedback": "feed the argmax",
+    "sample_no_feedback": "what each step passes to the next",
     "sample_float_captions": "integer array",
 }
 
@@ -83,6 +92,7 @@ def test_each_mutant_fails_the_checks_of_the_function_it_breaks(mutant):
     for name in failed:
         assert results[name].score == 0
         assert "Hint: " in results[name].output
+        assert code_in(results[name].output) == [], results[name].output
     if mutant.name in HINTS:
         assert HINTS[mutant.name] in results[failed[0]].output
 
@@ -97,6 +107,7 @@ def test_each_training_check_fails_the_bug_it_is_for(check, name):
     mutant = next(m for m in MUTANTS if m.name == name)
     results = grade(apply(mutant, files_of(paths.reference_dir())), [check])
     assert results[check].status == "failed", results[check].output
+    assert code_in(results[check].output) == [], results[check].output
 
 
 def test_every_check_is_failed_by_some_mutant():

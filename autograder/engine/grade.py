@@ -91,7 +91,7 @@ def _canary(walls):
     else (why not, applied confinement)."""
     job = Job(steps=[jobs.imports("canary", CANARY_MODULES)])
     empty = {name: b"" for name in paths.STUDENT_FILES}
-    outcome = run_job(job, empty, paths.provided_dir(), walls)
+    outcome = run_job(job, empty, paths.provided_dir(), walls, strict=True)
     record = outcome.status("canary")
     if record and record.get("ok"):
         return None, outcome.confinement
@@ -104,11 +104,21 @@ def _canary(walls):
     )
 
 
-def _walls_text(walls, applied):
-    """One line on the walls around student code, and what is missing."""
+def _first_line(text, limit=200):
+    line = (str(text).strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _walls_text(walls, applied, no_own_uid=""):
+    """One line on the walls around student code, and what is missing; `no_own_uid`:
+    why the children do not get a uid of their own."""
     up = [c for c in applied if not c.startswith("no ")]
     has = " ".join(up)
     words = [walls.describe()]
+    if no_own_uid:
+        words[0] = words[0].replace(
+            "the grader's uid", f"the grader's uid (no uid of its own: {no_own_uid})", 1
+        )
     words += ["Landlock" if "landlock" in has else "no Landlock"]
     words += ["seccomp" if "seccomp" in has else "no seccomp"]
     words += ["CPU, memory and file limits" if "rlimits" in has else "no resource limits"]
@@ -129,20 +139,27 @@ def preflight():
         if _proven:
             return _proven[0]
         tried = []
+        no_own_uid = "the grader is not root" if os.geteuid() != 0 else ""
         for walls, why_not in candidate_walls():
             if walls is None:
                 tried.append(f"a uid of its own: {why_not}")
+                no_own_uid = no_own_uid or why_not
                 continue
-            why, applied = _canary(walls)
+            try:
+                why, applied = _canary(walls)
+            except Exception as exc:  # noqa: BLE001 - any failure: these walls do not work here
+                why, applied = f"its canary could not run ({type(exc).__name__}: {exc})", []
             if why is None and os.geteuid() == 0 and not walls.own_uid:
                 if not any(c.startswith("landlock") for c in applied):
                     why = "as root without a uid of its own, only Landlock could protect your files"
             if why is None:
                 use_walls(walls)
-                print(_walls_text(walls, applied), file=sys.stderr)
+                print(_walls_text(walls, applied, no_own_uid), file=sys.stderr)
                 _proven.append(walls)
                 return walls
             tried.append(f"{walls.describe()}: {why}")
+            if walls.own_uid:
+                no_own_uid = no_own_uid or _first_line(why)
         raise SandboxUnavailable(
             "autograder: student code cannot run confined here, so nobody was graded.\n  "
             + "\n  ".join(tried)

@@ -5,6 +5,7 @@
     autograder merge DIR [MORE_DIRS...] [--out DIR]
     autograder validate [--workers N]
     autograder gradescope-bundle OUT.zip
+    autograder gradescope-check BUNDLE.zip [--release bookworm]
     autograder report RESULTS... [--submissions DIR] [--nbgrader COURSE] [--against DIR]
     autograder nbgrader-autograde [ASSIGNMENT] [--workers N] [--student ID] [--force] [--seed S]
     autograder build | demo | make-expected | thresholds | mutants | runtime [--help]
@@ -207,6 +208,10 @@ TOOLS = {
     "runtime": (
         "autograder.sandbox.runtime",
         "make the readable view of the Python runtime for children now",
+    ),
+    "gradescope-check": (
+        "autograder.tools.gradescope_check",
+        "run a Gradescope bundle in a fresh Debian root, laid out as Gradescope does (root)",
     ),
 }
 

@@ -15,6 +15,7 @@
 """
 
 import json
+import logging
 import os
 import secrets
 import select
@@ -40,6 +41,7 @@ CHILD = Path(__file__).resolve().parent / "child.py"
 MAX_ARRAY_BYTES = 64 << 20
 MAX_STATUS_BYTES = 64 << 10
 LOG_BYTES = 16 << 10
+_log = logging.getLogger(__name__)
 
 
 def _load_array(path):
@@ -224,15 +226,37 @@ class Walls:
         return ", ".join(parts + [runtimes.describe(self.runtime)])
 
 
+# What a root grader needs to give each child a uid of its own: to hand it its box
+# (CHOWN), drop to it (SETUID, SETGID), read and remove what it left in its 0700 box
+# (DAC_OVERRIDE) and kill what it started (KILL). Bits of /proc/self/status CapEff.
+OWN_UID_CAPABILITIES = {"SETUID": 7, "SETGID": 6, "CHOWN": 0, "DAC_OVERRIDE": 1, "KILL": 5}
+
+
+def missing_capabilities(wanted=OWN_UID_CAPABILITIES):
+    """The names of `wanted` (name -> bit) this process does not hold (none where
+    /proc cannot say)."""
+    try:
+        with open("/proc/self/status") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        effective = int(fields["CapEff"].strip(), 16)
+    except (OSError, KeyError, ValueError):
+        return []
+    return [name for name, bit in wanted.items() if not effective >> bit & 1]
+
+
 def candidate_walls():
     """The configurations to try, most protective first: (walls or None, why not)."""
     if os.geteuid() != 0:
         return [(Walls(False, runtimes.in_place()), "")]
     candidates = []
-    try:
-        candidates.append((Walls(True, runtimes.plan(own_uid=True)), ""))
-    except OSError as exc:
-        candidates.append((None, str(exc)))
+    missing = missing_capabilities()
+    if missing:
+        candidates.append((None, f"the container has no {'/'.join(missing)}"))
+    else:
+        try:
+            candidates.append((Walls(True, runtimes.plan(own_uid=True)), ""))
+        except Exception as exc:  # noqa: BLE001 - any failure: try the next walls
+            candidates.append((None, f"{type(exc).__name__}: {exc}"))
     candidates.append((Walls(False, runtimes.in_place()), ""))
     return candidates
 
@@ -303,7 +327,7 @@ def prepare(job: Job, student_files: dict, trusted_dir: Path, walls: Walls) -> P
             for path in [box, *box.rglob("*")]:
                 os.chown(path, uid, uid, follow_symlinks=False)
     except BaseException:
-        _remove(base)
+        remove_box(base)
         raise
     return prepared
 
@@ -385,34 +409,73 @@ def collect(prepared: Prepared, ended: Ended) -> Outcome:
     )
 
 
+class BoxLeftBehind(OSError):
+    """A job folder the parent could not remove (`run_job(..., strict=True)`)."""
+
+
 def run_job(
-    job: Job, student_files: dict, trusted_dir: Path, walls: Walls | None = None
+    job: Job, student_files: dict, trusted_dir: Path, walls: Walls | None = None, strict=False
 ) -> Outcome:
-    """Run `job` on the student's two files (name -> bytes) and collect the outcome."""
+    """Run `job` on the student's two files (name -> bytes) and collect the outcome.
+
+    `strict`: raise BoxLeftBehind when the job folder cannot be removed afterwards
+    (the canary: walls whose boxes cannot be removed do not work here)."""
     prepared = prepare(job, student_files, trusted_dir, walls or default_walls())
     try:
-        return collect(prepared, run(prepared))
+        outcome = collect(prepared, run(prepared))
     finally:
-        _remove(prepared.base)
+        removed = remove_box(prepared.base)
+    if strict and not removed:
+        raise BoxLeftBehind(f"its job folder {prepared.base} could not be removed")
+    return outcome
 
 
-def _remove(path):
-    """Remove a job directory even if the child took the rights off its files."""
+def remove_box(path):
+    """Remove a job folder even if the child took the rights off its files; True once
+    it is gone. Never raises: a folder that cannot be removed (a root without
+    CAP_DAC_OVERRIDE in front of a box another uid owns) is logged and left."""
 
-    def retry(func, target, _exc):
+    retried = set()
+
+    def unlock(func, target, _exc):
+        # Give the owner's rights back to the entry (never through a link the child
+        # made) and to its folder, then try once more: the same removal, or the
+        # folder that could not be entered.
+        if target in retried:
+            return
+        retried.add(target)
+        for place in (os.path.dirname(target), target):
+            try:
+                if not os.path.islink(place):
+                    os.chmod(place, 0o700)
+            except OSError:
+                pass
         try:
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700, follow_symlinks=False)
+            if func in (os.rmdir, os.unlink, os.remove):
+                func(target)
+            elif os.path.isdir(target) and not os.path.islink(target):
+                _rmtree(target, unlock)
         except OSError:
             pass
-        try:
-            func(target)
-        except OSError:
-            pass
 
-    shutil.rmtree(path, onexc=retry) if sys.version_info >= (3, 12) else shutil.rmtree(
-        path, onerror=lambda f, p, e: retry(f, p, e)
-    )
+    try:
+        _rmtree(path, unlock)
+    except Exception as exc:  # noqa: BLE001 - cleanup must not sink grading
+        _log.warning("autograder: could not remove %s (%s: %s)", path, type(exc).__name__, exc)
+        return False
+    if os.path.lexists(path):
+        _log.warning("autograder: could not remove the job folder %s; left in place", path)
+        return False
+    return True
+
+
+def _rmtree(path, handler):
+    if not os.path.lexists(path):
+        return
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=handler)
+    else:
+        shutil.rmtree(path, onerror=handler)
 
 
 def _read_status_list(path):

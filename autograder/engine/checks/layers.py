@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...sandbox import Job, jobs
-from .. import feedback
-from .common import TOLERANCE, Group, Plan, Verdict, compare, op_problem, rel_error
+from .. import feedback, probing
+from .common import (
+    TOLERANCE,
+    Group,
+    Plan,
+    Verdict,
+    compare,
+    dims_text,
+    op_problem,
+    rel_error,
+)
 
 
 @dataclass(frozen=True)
@@ -216,6 +225,10 @@ class LayerGroup(Group):
         steps, inputs, states = [], {}, {}
         for spec in self.specs:
             states[spec.fn] = self._build(spec, ctx, steps, inputs)
+        # The probes run last: whatever they do (hang, crash), no verdict depends on them.
+        steps = [s for s in steps if ".probe." not in s.name] + [
+            s for s in steps if ".probe." in s.name
+        ]
         return Plan(Job(steps=steps, inputs=inputs, limits=self.limits), states)
 
     def _build(self, spec, ctx, steps, inputs):
@@ -243,7 +256,9 @@ class LayerGroup(Group):
             else:
                 outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs] + [None]
             steps.append(jobs.call(prefix, "rnn_layers", spec.fn, args, outs))
+        probed = probing.add_layer_probes(spec, ctx.ref, rand_in, steps, inputs)
         return {
+            "probes": probed,
             "expected": {"fixed": fixed_out, "random": rand_out},
             "dims": {"fixed": fixed_dims, "random": dims},
             "random_inputs": rand_in,
@@ -277,10 +292,13 @@ class LayerGroup(Group):
         if not messages:
             worst = max(max(e.values()) for e in errors.values())
             return Verdict(True, f"{spec.fn} is correct (largest relative error {worst:.1e}).")
+        dims = dims_text(state["dims"]["random"])
+        finding = probing.locate_layer(spec, state.get("probes"), outcome, dims)
         diagnosis = self.diagnose(spec, state, outcome)
-        lines = [f"{spec.fn} is not correct. " + " ".join(messages)]
-        lines.append("Hint: " + (diagnosis or feedback.HINTS[spec.fn]))
-        return Verdict(False, "\n".join(lines))
+        if diagnosis and finding is not None and finding.kind == "wrong":
+            finding = None  # a known variant says more than "it is wrong"
+        text = f"{spec.fn} is not correct. " + " ".join(messages)
+        return Verdict(False, text + feedback.hint(spec.fn, finding, diagnosis))
 
     # --- diagnoses: which known mistake does the answer match? ---------------------
     def diagnose(self, spec, state, outcome):

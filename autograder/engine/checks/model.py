@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...sandbox import Job, jobs
-from .. import feedback
+from .. import feedback, probing
 from .common import (
     TOLERANCE,
     Group,
@@ -150,6 +150,15 @@ class LossGroup(Group):
             jobs.set_params("minus.params", "random", {k: f"minus.{k}" for k in params}),
             loss_step("random", "random", "minus", with_grads=False),
         ]
+        # Probes of the diagnosis: the mask all on and all off, the features at zero.
+        probe_want = {}
+        for name, (f, c) in probing.loss_probe_inputs(features, captions).items():
+            inputs[f"probe.{name}.features"], inputs[f"probe.{name}.captions"] = f, c
+            steps.append(jobs.set_params(f"probe.{name}.params", "random",
+                                         {k: f"random.{k}" for k in params}))  # fmt: skip
+            steps.append(loss_step("random", f"probe.{name}", f"probe.{name}", with_grads=False))
+            probe_loss, _ = reference_model(ctx.ref, params, dims, cell).loss(f.copy(), c.copy())
+            probe_want[name] = {"loss": np.asarray(float(probe_loss))}
         state = {
             "fixed_loss": float(stored["out.loss"]),
             "fixed_dims": fixed_dims,
@@ -161,8 +170,27 @@ class LossGroup(Group):
             "features": features,
             "captions": captions,
             "ref": ctx.ref,
+            "probe_want": probe_want,
         }
         return Plan(Job(steps=steps, inputs=inputs, limits=self.limits), state)
+
+    def _finding(self, plan, outcome):
+        """The probes' Finding for a failed loss or gradient check, or None."""
+        state = plan.state
+        got, want = {}, {"base": {"loss": np.asarray(state["ref_loss"]),
+                                  "grads": state["ref_grads"]}}  # fmt: skip
+        loss, _ = outcome.array("random.loss")
+        grads = {}
+        for k in PARAM_SHAPES:
+            value, _ = outcome.array(f"random.grads.{k}")
+            if value is not None:
+                grads[k] = value.astype(np.float64)
+        got["base"] = {"loss": loss, "grads": grads}
+        for name, value in state["probe_want"].items():
+            want[name] = value
+            probe_loss, _ = outcome.array(f"probe.{name}.loss")
+            got[name] = {"loss": probe_loss}
+        return probing.locate_loss(got, want, state["dims"]["T"])
 
     def judge(self, plan, outcome):
         cell = self.cell
@@ -204,12 +232,16 @@ class LossGroup(Group):
             err = rel_error(got, want)
             if err > TOLERANCE:
                 random_loss, _ = fetch(outcome, "random.loss", "the loss", ())
-                hint = (
+                known = (
                     None if random_loss is None else self._diagnose_loss(plan, float(random_loss))
                 )
+                finding = self._finding(plan, outcome)
+                if known and finding is not None and finding.kind == "wrong":
+                    finding = None
                 return (
                     f"On hidden inputs with {dims_text(dims)}: the loss is wrong "
-                    f"(relative error {err:.1e}).\nHint: {hint or feedback.HINTS['CaptioningRNN.loss']}"
+                    f"(relative error {err:.1e})."
+                    + feedback.hint("CaptioningRNN.loss", finding, known)
                 )
         return None
 
@@ -246,7 +278,8 @@ class LossGroup(Group):
             outcome, "random.grads", state["ref_grads"], shapes, dims, label="grads[{!r}]"
         )
         if problems:
-            return " ".join(problems) + "\nHint: " + feedback.HINTS["CaptioningRNN.loss"]
+            finding = self._finding(plan, outcome)
+            return " ".join(problems) + feedback.hint("CaptioningRNN.loss", finding)
         # The student's own loss must change along a direction as their gradient says.
         for step in ("plus.loss", "minus.loss"):
             why = op_problem(outcome, step, "CaptioningRNN.loss")
@@ -329,8 +362,8 @@ def caption_problem(outcome, name, expected, lengths, label):
         return None, None
     row, col = wrong
     text = (
-        f"{label[0].upper()}{label[1:]} disagrees with greedy decoding (caption {row}, word {col}; words after the "
-        "first <END> are not compared)."
+        f"{label[0].upper()}{label[1:]} disagree with greedy decoding (caption {row}, word "
+        f"{col}; words after the first <END> are not compared)."
     )
     return text, "first" if col == 0 else "later"
 
@@ -375,20 +408,19 @@ class SampleGroup(Group):
             if why:
                 return {self.name: Verdict(False, f"{label} is not correct. {why}")}
         for tag, call in (
-            ("short", "sample(features, max_length=...)"),
-            ("default", "sample(features)"),
+            ("short", "sample with max_length given"),
+            ("default", "sample with the default max_length"),
         ):
             expected = plan.state["expected"][tag]
             why, diagnosis = caption_problem(
-                outcome, tag, expected, compared_prefix(expected), f"the result of {call}"
+                outcome, tag, expected, compared_prefix(expected), f"the captions of {call}"
             )
             if why:
                 if diagnosis in ("first", "later"):
-                    c0 = " and c = 0" if self.cell == "lstm" else ""
+                    c0 = ", a zero cell state" if self.cell == "lstm" else ""
                     key = "sample_first_word" if diagnosis == "first" else "sample_diverges"
                     diagnosis = feedback.DIAGNOSES[key].format(c0=c0)
-                hint = diagnosis or feedback.HINTS[fn]
-                message = f"{label} is not correct. {why}\nHint: {hint}"
+                message = f"{label} is not correct. {why}" + feedback.hint(fn, None, diagnosis)
                 return {self.name: Verdict(False, message)}
         return {self.name: Verdict(True, f"{label} is correct.")}
 

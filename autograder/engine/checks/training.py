@@ -266,7 +266,9 @@ class TrainingGroup(Group):
             case["captions"].shape[1] - 1,
         )
         lengths = compared_prefix(expected, margins, SAMPLE_MARGIN)
-        why, _ = caption_problem(outcome, "samples", expected, lengths, "sample(val_features)")
+        why, _ = caption_problem(
+            outcome, "samples", expected, lengths, "the captions sampled for the validation images"
+        )
         if why:
             return self._verdict(False, f"{label}: after training, {why}")
         samples, _ = fetch(outcome, "samples", "samples", expected.shape, integer=True)

@@ -1,12 +1,14 @@
 """Self-checks of the LSTM layers (the notebook's checks)."""
 
 import numpy as np
+import pytest
 
 from captioning.gradient_check import eval_numerical_gradient_array
 from captioning.rnn_layers import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
 from checks import assert_gradient, assert_values
 
 
+@pytest.mark.diagnose("lstm_step_forward")
 def test_lstm_step_forward_values():
     N, D, H = 3, 4, 5
     x = np.linspace(-0.4, 1.2, num=N * D).reshape(N, D)
@@ -35,6 +37,7 @@ def test_lstm_step_forward_values():
     assert_values("next_c", next_c, expected_next_c)
 
 
+@pytest.mark.diagnose("lstm_step_backward")
 def test_lstm_step_backward_numeric_gradient():
     N, D, H = 4, 5, 6
     x = np.random.randn(N, D)
@@ -78,6 +81,7 @@ def test_lstm_step_backward_numeric_gradient():
     assert_gradient("db", db, db_num)
 
 
+@pytest.mark.diagnose("lstm_forward")
 def test_lstm_forward_values():
     N, D, H, T = 2, 5, 4, 3
     x = np.linspace(-0.4, 0.6, num=N * T * D).reshape(N, T, D)
@@ -104,6 +108,7 @@ def test_lstm_forward_values():
     assert_values("h", h, expected_h)
 
 
+@pytest.mark.diagnose("lstm_backward")
 def test_lstm_backward_numeric_gradient():
     N, D, T, H = 2, 3, 10, 6
     x = np.random.randn(N, T, D)

@@ -21,14 +21,16 @@ def assert_values(name, actual, expected, tol=VALUE_TOL):
     assert err <= tol, f"{name}: relative error {err:.2e} is above {tol:.0e}"
 
 
-def assert_gradient(name, analytic, numeric, tol=GRAD_TOL):
-    """Check an analytic gradient against a numeric one (relative error of the whole array)."""
-    assert analytic is not None, f"{name}: the backward pass returned None"
+def assert_gradient(name, analytic, numeric, finding=None, tol=GRAD_TOL):
+    """Check an analytic gradient against a numeric one (relative error of the whole array);
+    `finding` (a diagnose.Finding) says where the bug is when it fails."""
+    where = f"\nDIAGNOSIS  {finding.text()}" if finding is not None else ""
+    assert analytic is not None, f"{name}: the backward pass returned None{where}"
     analytic = np.asarray(analytic)
     assert analytic.shape == numeric.shape, (
-        f"{name}: shape {analytic.shape}, expected {numeric.shape}"
+        f"{name}: shape {analytic.shape}, expected {numeric.shape}{where}"
     )
     err = norm_rel_error(analytic, numeric)
     assert err <= tol, (
-        f"{name}: relative error {err:.2e} against the numeric gradient is above {tol:.0e}"
+        f"{name}: relative error {err:.2e} against the numeric gradient is above {tol:.0e}" + where
     )

@@ -1,6 +1,7 @@
 """Self-checks of the vanilla RNN and word-embedding layers (the notebook's checks)."""
 
 import numpy as np
+import pytest
 
 from captioning.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
 from captioning.rnn_layers import (
@@ -17,6 +18,7 @@ from captioning.rnn_layers import (
 from checks import assert_gradient, assert_values
 
 
+@pytest.mark.diagnose("rnn_step_forward")
 def test_rnn_step_forward_values():
     N, D, H = 3, 10, 4
     x = np.linspace(-0.4, 0.7, num=N * D).reshape(N, D)
@@ -36,6 +38,7 @@ def test_rnn_step_forward_values():
     assert_values("next_h", next_h, expected_next_h)
 
 
+@pytest.mark.diagnose("rnn_step_backward")
 def test_rnn_step_backward_numeric_gradient():
     N, D, H = 4, 5, 6
     x = np.random.randn(N, D)
@@ -71,6 +74,7 @@ def test_rnn_step_backward_numeric_gradient():
     assert_gradient("db", db, db_num)
 
 
+@pytest.mark.diagnose("rnn_forward")
 def test_rnn_forward_values():
     N, T, D, H = 2, 3, 4, 5
     x = np.linspace(-0.1, 0.3, num=N * T * D).reshape(N, T, D)
@@ -97,6 +101,7 @@ def test_rnn_forward_values():
     assert_values("h", h, expected_h)
 
 
+@pytest.mark.diagnose("rnn_backward")
 def test_rnn_backward_numeric_gradient():
     N, D, T, H = 2, 3, 10, 5
     x = np.random.randn(N, T, D)
@@ -122,6 +127,7 @@ def test_rnn_backward_numeric_gradient():
     assert_gradient("db", db, db_num)
 
 
+@pytest.mark.diagnose("word_embedding_forward")
 def test_word_embedding_forward_values():
     V, D = 5, 3
     x = np.asarray([[0, 3, 1, 2], [2, 1, 0, 3]])
@@ -147,6 +153,7 @@ def test_word_embedding_forward_values():
     assert_values("out", out, expected_out)
 
 
+@pytest.mark.diagnose("word_embedding_backward")
 def test_word_embedding_backward_numeric_gradient():
     N, T, V, D = 50, 3, 5, 6
     x = np.random.randint(V, size=(N, T))
