@@ -178,8 +178,17 @@ def submit(course: Path, student: str, solved: bool) -> Path:
     return folder
 
 
+def write_answers(nb) -> None:
+    """Answer every written question, as a student does in its markdown cell."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = "My answer, in my own words."
+
+
 def make_submissions(course: Path) -> None:
-    submit(course, "reference", solved=True)
+    folder = submit(course, "reference", solved=True)
+    for name in NOTEBOOKS:
+        edit_notebook(folder / name, write_answers)
     submit(course, "blank", solved=False)
 
     folder = submit(course, "one_bug", solved=True)
@@ -313,6 +322,49 @@ def test_warnings_on_stderr_cost_nothing(scores):
     assert scores["warning"] == rubric_cell_points()
 
 
+def written_points() -> float:
+    """The points of the manually graded answers, from the source notebooks' metadata."""
+    return float(
+        sum(
+            cell.metadata["nbgrader"]["points"]
+            for name in ("RNN_Captioning.ipynb", "LSTM_Captioning.ipynb")
+            for cell in nbformat.read(SOURCE / name, as_version=4).cells
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
+        )
+    )
+
+
+def test_the_gradebook_counts_100_autograded_points_and_the_written_answers(course, tmp_path):
+    from nbgrader.api import Gradebook
+
+    def answers(gb, student):
+        return [
+            grade
+            for notebook in gb.find_submission(ASSIGNMENT, student).notebooks
+            for grade in notebook.grades
+            if grade.cell.cell_type == "markdown"
+        ]
+
+    # On a copy: grading by hand here must not change what the other tests read.
+    shutil.copy(course["root"] / "gradebook.db", tmp_path / "gradebook.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        assignment = gb.find_assignment(ASSIGNMENT)
+        assert assignment.max_code_score == json.loads(paths.RUBRIC.read_text())["total"] == 100
+        assert assignment.max_written_score == written_points() > 0
+        assert assignment.max_score == 100 + written_points()
+        # An answer waits for a grader; an unanswered question scores 0 by itself.
+        assert len(answers(gb, "reference")) == 2
+        assert all(g.auto_score is None and g.needs_manual_grade for g in answers(gb, "reference"))
+        assert all(g.score == 0 and not g.needs_manual_grade for g in answers(gb, "blank"))
+        # What the formgrader does when a grader types the points of each answer.
+        for grade in answers(gb, "reference"):
+            grade.manual_score = grade.max_score - 1
+        gb.db.commit()
+        submission = gb.find_submission(ASSIGNMENT, "reference")
+        assert submission.score == 100 + written_points() - 2
+        assert submission.code_score == 100
+
+
 def test_export_has_the_totals(exported):
     total = float(sum(rubric_cell_points().values()))
     assert total == float(json.loads(paths.RUBRIC.read_text())["total"])
@@ -325,7 +377,7 @@ def test_export_has_the_totals(exported):
         "warning": total,
     }
     assert {s: score for s, (score, _) in exported.items()} == expected
-    assert {m for _, m in exported.values()} == {total}
+    assert {m for _, m in exported.values()} == {total + written_points()}
 
 
 def hidden_values() -> np.ndarray:

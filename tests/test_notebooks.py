@@ -120,7 +120,8 @@ def test_metadata_is_what_nbgrader_needs(name):
                 or (previous_source_cell.get("solution"))
             )
         if m["grade"] and cell.cell_type == "markdown":
-            assert m["solution"] and m["points"] == 0, "answers are read, not scored"
+            # A written answer, graded by hand in the formgrader: its points count.
+            assert m["solution"] and m["points"] > 0, "a written answer worth nothing"
         previous_source_cell = m
     for cell in nb.cells:
         if cell.cell_type == "code":

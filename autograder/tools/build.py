@@ -35,8 +35,18 @@ END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 
-# Never copied from source/: caches, checkpoints, the real COCO data.
-IGNORED = ["__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache", "coco_captioning", ".*"]
+# Never copied from source/: caches, checkpoints, the real COCO data, what
+# `python -m captioning.submit` writes (the zip, the notebooks' PDFs).
+IGNORED = [
+    "__pycache__",
+    "*.pyc",
+    ".ipynb_checkpoints",
+    ".pytest_cache",
+    "coco_captioning",
+    ".*",
+    "submission.zip*",
+    "*_Captioning.pdf",
+]
 
 # Files that live outside source/ but ship with the assignment (the data
 # script students run), as destination -> origin.
