@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,23 @@ def test_a_box_the_grader_cannot_enter_means_the_next_walls():
     assert "own uid: False" in done.stdout
     assert "the grader's uid (no uid of its own: its canary could not run" in done.stderr
     assert "could not remove" in done.stderr
+
+
+def test_removing_a_box_never_changes_the_folder_it_lies_in(tmp_path, monkeypatch):
+    """The job folders lie in the shared temporary folder: cleanup that gives rights
+    back must stop at the job folder, or every later child loses /tmp."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    job = shared / "autograder-job-x"
+    (job / "box").mkdir(parents=True)
+    rmdir = os.rmdir
+
+    def refused_for_the_job_folder(path, *args, **kwargs):
+        if Path(path) == job:
+            raise PermissionError(13, "Permission denied", str(path))
+        return rmdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rmdir", refused_for_the_job_folder)
+    assert runner.remove_box(job) is False
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777

@@ -439,17 +439,23 @@ def remove_box(path):
     CAP_DAC_OVERRIDE in front of a box another uid owns) is logged and left."""
 
     retried = set()
+    top = os.path.abspath(path)
+
+    def inside(place):
+        place = os.path.abspath(place)
+        return place == top or place.startswith(top + os.sep)
 
     def unlock(func, target, _exc):
         # Give the owner's rights back to the entry (never through a link the child
         # made) and to its folder, then try once more: the same removal, or the
-        # folder that could not be entered.
+        # folder that could not be entered. Nothing outside the job folder is
+        # touched: the folder of the job folder itself is the shared /tmp.
         if target in retried:
             return
         retried.add(target)
         for place in (os.path.dirname(target), target):
             try:
-                if not os.path.islink(place):
+                if inside(place) and not os.path.islink(place):
                     os.chmod(place, 0o700)
             except OSError:
                 pass
