@@ -25,10 +25,24 @@ import threading
 from pathlib import Path
 
 from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
+from .zygote import CLONE_SYSCALL
 
+CLONE_MACHINES = tuple(CLONE_SYSCALL)  # where a zygote can fork into its parent
 ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
 START_SECONDS = 60
 REPLY_SECONDS = 30
+
+
+_started = []  # every zygote this process started, for `running`
+
+
+def running():
+    """The pids of this process's zygotes that have not ended (they never run student code)."""
+    return {
+        z.proc.pid
+        for z in list(_started)
+        if z.owner == os.getpid() and z.proc is not None and z.proc.poll() is None
+    }
 
 
 class ZygoteError(OSError):
@@ -49,6 +63,7 @@ class Zygote:
 
     def __init__(self, runtime: dict):
         self.lock = threading.Lock()
+        self.owner = os.getpid()  # a fork of this process must not use or stop it
         self.dead = None  # why it can no longer fork, once it cannot
         self.proc = None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -83,6 +98,7 @@ class Zygote:
             self.close()
             raise ZygoteError(f"could not start the zygote: {failure[0]}")
         atexit.register(self.close)
+        _started.append(self)
         reply = self._reply(START_SECONDS)
         if "ready" not in reply:
             why = reply.get("error") or "it ended before it was ready"
@@ -108,8 +124,12 @@ class Zygote:
             return {"error": "it answered something unreadable"}
 
     def _stderr(self):
-        """The last line the zygote wrote, once it has ended."""
-        if self.proc is None or self.proc.poll() is None or self.proc.stderr is None:
+        """The last line the zygote wrote, if it ends within a few seconds."""
+        if self.proc is None or self.proc.stderr is None:
+            return ""
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             return ""
         lines = self.proc.stderr.read(1 << 16).decode("utf-8", "replace").strip().splitlines()
         return lines[-1] if lines else ""
@@ -136,6 +156,8 @@ class Zygote:
 
     def close(self):
         """Stop the zygote (it ends when its socket closes) and reap it."""
+        if os.getpid() != self.owner:
+            return
         self.dead = self.dead or "it was stopped"
         try:
             self.sock.close()

@@ -111,16 +111,21 @@ def process_uids(include_zombies=True):
         if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry.name}/status") as f:
+            with open(f"/proc/{entry.name}/status", "rb") as f:
                 text = f.read(4096)
         except OSError:
             continue
-        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-        if not include_zombies and fields.get("State", "").split()[:1] == ["Z"]:
+        # Only the State and Uid lines: every line but the first (Name) starts after a newline.
+        uid_at = text.find(b"\nUid:")
+        if uid_at < 0:
             continue
+        if not include_zombies:
+            state_at = text.find(b"\nState:")
+            if state_at >= 0 and text[state_at + 7 : state_at + 16].split()[:1] == [b"Z"]:
+                continue
         try:
-            uids[int(entry.name)] = int(fields["Uid"].split()[0])
-        except (KeyError, ValueError, IndexError):
+            uids[int(entry.name)] = int(text[uid_at + 5 : uid_at + 40].split()[0])
+        except (ValueError, IndexError):
             continue
     return uids
 
@@ -391,6 +396,15 @@ _zygotes = {}
 _zygotes_lock = threading.RLock()  # a failing canary fork falls back under it
 
 
+def _forget_zygotes():
+    """In a fork of the grader: its zygotes are the grader's, not this process's."""
+    global _zygotes, _zygotes_lock
+    _zygotes, _zygotes_lock = {}, threading.RLock()
+
+
+os.register_at_fork(after_in_child=_forget_zygotes)
+
+
 def _note(text):
     print(f"autograder: {text}", file=sys.stderr, flush=True)
 
@@ -410,16 +424,18 @@ def zygote_for(walls: Walls) -> forking.Zygote | None:
 
 def zygote_pids():
     """The pids of the zygotes of this process that are running (they never run student code)."""
-    with _zygotes_lock:
-        return {z.proc.pid for z in _zygotes.values() if z is not None and z.proc.poll() is None}
+    return forking.running()
 
 
 def _spawning_from_now(zygote, why):
+    """The zygote failed to make a child: stop it, and spawn every later child."""
     with _zygotes_lock:
-        for key, value in list(_zygotes.items()):
-            if value is zygote:
-                _zygotes[key] = None
-                _note(f"children are spawned from now on, not forked (the zygote: {why})")
+        in_use = [key for key, value in _zygotes.items() if value is zygote]
+        for key in in_use:
+            _zygotes[key] = None
+        if in_use:
+            _note(f"children are spawned from now on, not forked (the zygote: {why})")
+    zygote.dead = zygote.dead or why
     zygote.close()
 
 
@@ -445,6 +461,10 @@ def _zygote_canary(walls, zygote):
 
 
 def _proven_zygote(walls):
+    machine = os.uname().machine
+    if machine not in forking.CLONE_MACHINES:
+        _note(f"children are spawned one by one, not forked (no clone known on {machine})")
+        return None
     try:
         zygote = forking.Zygote(
             {
@@ -457,6 +477,9 @@ def _proven_zygote(walls):
         _note(f"children are spawned one by one, not forked (no zygote: {exc})")
         return None
     why = _zygote_canary(walls, zygote)
+    if zygote.dead:
+        _note(f"children are spawned one by one, not forked (the zygote: {zygote.dead})")
+        return None
     if why is None:
         return zygote
     if _zygote_canary(walls, None) is not None:
