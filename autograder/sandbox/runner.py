@@ -111,10 +111,15 @@ def process_uids(include_zombies=True):
         if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry.name}/status", "rb") as f:
-                text = f.read(4096)
+            fd = os.open(f"/proc/{entry.name}/status", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             continue
+        try:
+            text = os.read(fd, 4096)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
         # Only the State and Uid lines: every line but the first (Name) starts after a newline.
         uid_at = text.find(b"\nUid:")
         if uid_at < 0:
