@@ -14,6 +14,8 @@ Sections:
            of the reference against the same model in PyTorch on the CPU,
            and its matmul FLOP rate against a big np.matmul of the same dtype
 - sample:  CaptioningRNN.sample for 1000 images against PyTorch
+- cpu:     CPU-seconds of grading one correct submission, before (--cpu-before REV)
+           and after, the zygote on and off, interleaved
 - grade:   the autograder CLI on one submission and on a batch, 1 and 2 workers
 - nbgrader: `nbgrader autograde` of one submission
 - class:   a class through plain `nbgrader autograde` and through
@@ -32,13 +34,14 @@ import time
 from pathlib import Path
 
 import bench_class
+import bench_cpu
 import bench_data
 import bench_grading
 import bench_model
 import bench_report
 from bench_common import SOLUTIONS, Row, blas_info, blas_threads, machine, skipped, use_package
 
-SECTIONS = ("train", "sample", "grade", "nbgrader", "class", "shards", "data", "report")
+SECTIONS = ("train", "sample", "cpu", "grade", "nbgrader", "class", "shards", "data", "report")
 
 
 def parse_args(argv=None):
@@ -65,6 +68,11 @@ def parse_args(argv=None):
     p.add_argument(
         "--before",
         help="git revision whose plain `nbgrader autograde` the class section also measures",
+    )
+    p.add_argument(
+        "--cpu-before",
+        default=bench_cpu.BEFORE,
+        help="git revision the cpu section compares with (empty: none)",
     )
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = p.parse_args(argv)
@@ -122,6 +130,7 @@ def main(argv=None):
     sections = {
         "train": lambda: bench_model.iteration_rows(cells, sizes, dtypes, threads, repeats),
         "sample": lambda: bench_model.sample_rows(cells, 1000, threads, repeats),
+        "cpu": lambda: bench_cpu.cpu_rows(args.package, args.cpu_before, 3 if quick else 5),
         "grade": lambda: bench_grading.cli_rows(
             args.package, 6 if quick else 20, 1 if quick else 3
         ),

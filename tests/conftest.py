@@ -57,8 +57,9 @@ ISSUED_UIDS = _record_child_uids()
 def child_processes():
     """Live processes of the children this test process started: under the uids they
     were given, or its own children."""
-    from autograder.sandbox.runner import process_uids
+    from autograder.sandbox.runner import process_uids, zygote_pids
 
+    zygotes = zygote_pids()  # this process's fork servers: they never run student code
     found = []
     for pid, uid in process_uids(include_zombies=False).items():
         if pid == os.getpid():
@@ -68,6 +69,6 @@ def child_processes():
         except OSError:
             continue
         ppid = int(dict(line.split(":", 1) for line in status.splitlines())["PPid"])
-        if uid in ISSUED_UIDS or ppid == os.getpid():
+        if uid in ISSUED_UIDS or (ppid == os.getpid() and pid not in zygotes):
             found.append(pid)
     return found

@@ -7,7 +7,9 @@ rubric or the checks. It is started by ``autograder.sandbox`` as
 
     python -I -S -B child.py SANDBOX/job.json
 
-and uses only the standard library and numpy. Everything it writes after the
+and uses only the standard library and numpy; or, where the machine allows,
+the zygote (``zygote.py``) forks a process that already has numpy and this
+module loaded and calls ``main`` there, with the same walls. Everything it writes after the
 student's code is imported is untrusted: the parent validates every array
 and only uses the status files to word its feedback.
 
@@ -285,9 +287,11 @@ def load_walls():
     return module
 
 
-def main():
-    walls = load_walls()
-    setup(sys.argv[1], walls)
+def main(job_path=None, walls=None):
+    """Run the job at `job_path` (default: the first argument). The zygote (zygote.py)
+    calls it in a fresh fork, with confine.py already loaded as `walls`."""
+    walls = walls or load_walls()
+    setup(job_path or sys.argv[1], walls)
     confine(walls)
     sys.stdout = CappedStream(sys.stdout, SPEC["output_cap"])
     sys.stderr = CappedStream(sys.stderr, SPEC["output_cap"])

@@ -7,8 +7,11 @@
   the job description (steps, limits, walls, runtime), owned by the child's
   uid when it has one;
 - ``run``: start ``child.py`` in a new session with an allow-listed
-  environment, wait at most the wall-clock limit, then kill the child's whole
-  process group and every process left under its uid;
+  environment (forked by the zygote of ``forking``, which has numpy loaded
+  already, or spawned where there is none), wait at most the wall-clock
+  limit, then kill the child's whole process group and every process left
+  under its uid; the child is this process's own either way, so its CPU time
+  and memory come from the kernel (``wait4``);
 - ``collect``: only then read what the child wrote. Arrays are loaded
   without pickle, from regular files only, and handed out as plain numeric
   ``np.ndarray`` or not at all; status records are cut to known keys.
@@ -32,8 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import paths
 from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
 from ..paths import STUDENT_FILES
+from . import forking, jobs
 from . import runtime as runtimes
 from .jobs import REFERENCE_MODULE, Job, Outcome
 
@@ -111,16 +116,26 @@ def process_uids(include_zombies=True):
         if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry.name}/status") as f:
-                text = f.read(4096)
+            fd = os.open(f"/proc/{entry.name}/status", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             continue
-        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-        if not include_zombies and fields.get("State", "").split()[:1] == ["Z"]:
-            continue
         try:
-            uids[int(entry.name)] = int(fields["Uid"].split()[0])
-        except (KeyError, ValueError, IndexError):
+            text = os.read(fd, 4096)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        # Only the State and Uid lines: every line but the first (Name) starts after a newline.
+        uid_at = text.find(b"\nUid:")
+        if uid_at < 0:
+            continue
+        if not include_zombies:
+            state_at = text.find(b"\nState:")
+            if state_at >= 0 and text[state_at + 7 : state_at + 16].split()[:1] == [b"Z"]:
+                continue
+        try:
+            uids[int(entry.name)] = int(text[uid_at + 5 : uid_at + 40].split()[0])
+        except (ValueError, IndexError):
             continue
     return uids
 
@@ -158,33 +173,15 @@ def kill_uid(uid, tries=50):
     return leftover_processes(uid)
 
 
-def _kill_everything(pgid, uid):
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def _kill_everything(pid, uid):
+    """Kill the child `pid` (not yet reaped), its process group and every process of `uid`."""
+    for kill in (os.killpg, os.kill):  # a fork that has not yet made its group: itself
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     if uid is not None:
         kill_uid(uid)
-
-
-def _wait(proc, seconds):
-    """Wait for the child to exit without reaping it; True if it did in time."""
-    try:
-        pidfd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        pidfd = None
-    if pidfd is None:
-        try:
-            proc.wait(timeout=seconds)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-    try:
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        return bool(poller.poll(max(0, int(seconds * 1000))))
-    finally:
-        os.close(pidfd)
 
 
 def _copy_tree(trusted_dir, box, student_files):
@@ -346,47 +343,185 @@ class Ended:
     cpu_seconds: float
 
 
-def run(prepared: Prepared) -> Ended:
-    """Start the child on a prepared box; return once it and everything it started are dead."""
-    box, base = prepared.box, prepared.base
-    env = {
+def child_env(box):
+    """The whole environment of a child: an allow-list, its box as HOME and TMPDIR."""
+    return {
         "PATH": "/usr/bin:/bin",
         "HOME": str(box),
         "TMPDIR": str(box / "tmp"),
         "LANG": "C.UTF-8",
         **{name: "1" for name in BLAS_THREAD_VARIABLES},
     }
+
+
+def run(prepared: Prepared, zygote: forking.Zygote | None = None) -> Ended:
+    """Start the child on a prepared box (forked by `zygote`, else spawned); return once
+    it and everything it started are dead."""
+    box, base = prepared.box, prepared.base
+    env = child_env(box)
     start = time.perf_counter()
     with open(base / "stdout.txt", "wb") as fo, open(base / "stderr.txt", "wb") as fe:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-B", str(CHILD), str(box / "job.json")],
-            cwd=box,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=fo,
-            stderr=fe,
-            start_new_session=True,
-            close_fds=True,
-        )
+        pid, proc = None, None
+        if zygote is not None:
+            with open(os.devnull, "rb") as null:
+                try:
+                    pid = zygote.fork(box / "job.json", box, env, null, fo, fe)
+                except forking.ZygoteError as exc:
+                    _spawning_from_now(zygote, str(exc))
+        if pid is None:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", str(CHILD), str(box / "job.json")],
+                cwd=box,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=fo,
+                stderr=fe,
+                start_new_session=True,
+                close_fds=True,
+            )
+            pid = proc.pid
         try:
-            finished = _wait(proc, prepared.job.limits.wall)
+            finished = _wait_pid(pid, prepared.job.limits.wall)
         finally:
-            _kill_everything(proc.pid, prepared.uid)
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            _kill_everything(pid, prepared.uid)
+            _, status, usage = os.wait4(pid, 0)
+            returncode = os.waitstatus_to_exitcode(status)
+            if proc is not None:
+                proc.returncode = returncode
     if not finished:
         termination = "timeout"
-    elif proc.returncode < 0:
+    elif returncode < 0:
         termination = "signal"
     else:
         termination = "exited"
     return Ended(
         termination=termination,
-        returncode=proc.returncode,
+        returncode=returncode,
         seconds=time.perf_counter() - start,
         max_rss_mb=usage.ru_maxrss / 1024,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
     )
+
+
+def _wait_pid(pid, seconds):
+    """Wait for the child `pid` to exit without reaping it; True if it did in time."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    if pidfd is None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+            time.sleep(0.01)
+        return False
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        return bool(poller.poll(max(0, int(seconds * 1000))))
+    finally:
+        os.close(pidfd)
+
+
+# --- the zygote: children forked from a process that has numpy loaded ---------------
+NO_ZYGOTE = "AUTOGRADER_NO_ZYGOTE"  # set to 1: spawn every child, as before the zygote
+ZYGOTE_CANARY = ("numpy", "json", "dataclasses")  # dataclasses: read after the fork
+_zygotes = {}
+_zygotes_lock = threading.RLock()  # a failing canary fork falls back under it
+
+
+def _forget_zygotes():
+    """In a fork of the grader: its zygotes are the grader's, not this process's."""
+    global _zygotes, _zygotes_lock
+    _zygotes, _zygotes_lock = {}, threading.RLock()
+
+
+os.register_at_fork(after_in_child=_forget_zygotes)
+
+
+def _note(text):
+    print(f"autograder: {text}", file=sys.stderr, flush=True)
+
+
+def zygote_for(walls: Walls) -> forking.Zygote | None:
+    """The zygote that forks the children of these walls, once it has proven that its
+    forks can run a job; None where children are spawned (said once, on stderr)."""
+    if os.environ.get(NO_ZYGOTE) == "1":
+        return None
+    key = walls.runtime
+    with _zygotes_lock:
+        if key not in _zygotes:
+            _zygotes[key] = _proven_zygote(walls)
+        zygote = _zygotes[key]
+    return None if zygote is None or zygote.dead else zygote
+
+
+def zygote_pids():
+    """The pids of the zygotes of this process that are running (they never run student code)."""
+    return forking.running()
+
+
+def _spawning_from_now(zygote, why):
+    """The zygote failed to make a child: stop it, and spawn every later child."""
+    with _zygotes_lock:
+        in_use = [key for key, value in _zygotes.items() if value is zygote]
+        for key in in_use:
+            _zygotes[key] = None
+        if in_use:
+            _note(f"children are spawned from now on, not forked (the zygote: {why})")
+    zygote.dead = zygote.dead or why
+    zygote.close()
+
+
+def _zygote_canary(walls, zygote):
+    """None if a child (forked by `zygote`, else spawned) imports ZYGOTE_CANARY under
+    `walls`, else why not."""
+    job = Job(steps=[jobs.imports("canary", ZYGOTE_CANARY)])
+    empty = {name: b"" for name in STUDENT_FILES}
+    prepared = prepare(job, empty, paths.provided_dir(), walls)
+    try:
+        ended = run(prepared, zygote)
+        record = _read_status(prepared.box / "out" / "status_canary.json")
+        stderr = _read_text(prepared.base / "stderr.txt", LOG_BYTES).strip()
+    finally:
+        remove_box(prepared.base)
+    if record and record.get("ok") and ended.termination == "exited" and not ended.returncode:
+        return None
+    if record and record.get("message"):
+        return record["message"]
+    return f"its child ended ({ended.termination}, code {ended.returncode}): " + (
+        stderr.splitlines()[-1] if stderr else "no output"
+    )
+
+
+def _proven_zygote(walls):
+    machine = os.uname().machine
+    if machine not in forking.CLONE_MACHINES:
+        _note(f"children are spawned one by one, not forked (no clone known on {machine})")
+        return None
+    try:
+        zygote = forking.Zygote(
+            {
+                "stdlib": list(walls.runtime.stdlib),
+                "numpy_parent": walls.runtime.numpy_parent,
+                "remap": [list(pair) for pair in walls.runtime.remap],
+            }
+        )
+    except forking.ZygoteError as exc:
+        _note(f"children are spawned one by one, not forked (no zygote: {exc})")
+        return None
+    why = _zygote_canary(walls, zygote)
+    if zygote.dead:
+        _note(f"children are spawned one by one, not forked (the zygote: {zygote.dead})")
+        return None
+    if why is None:
+        return zygote
+    if _zygote_canary(walls, None) is not None:
+        return zygote  # a spawned child fails too: the walls' fault, which preflight reports
+    zygote.close()
+    _note(f"children are spawned one by one, not forked (the zygote's canary: {why})")
+    return None
 
 
 def collect(prepared: Prepared, ended: Ended) -> Outcome:
@@ -423,9 +558,10 @@ def run_job(
 
     `strict`: raise BoxLeftBehind when the job folder cannot be removed afterwards
     (the canary: walls whose boxes cannot be removed do not work here)."""
-    prepared = prepare(job, student_files, trusted_dir, walls or default_walls())
+    walls = walls or default_walls()
+    prepared = prepare(job, student_files, trusted_dir, walls)
     try:
-        outcome = collect(prepared, run(prepared))
+        outcome = collect(prepared, run(prepared, zygote_for(walls)))
     finally:
         removed = remove_box(prepared.base)
     if strict and not removed:
