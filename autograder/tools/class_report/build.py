@@ -11,8 +11,7 @@ from markupsafe import Markup
 from tqdm import tqdm
 
 from ... import paths
-from ...engine.submission import SubmissionError, locate, looks_like_submission
-from ...frontends.cli import students_in
+from ...engine.submission import SubmissionError, locate, looks_like_submission, students_in
 from ...paths import STUDENT_FILES
 from . import figures, page, similarity, stats
 
