@@ -180,7 +180,7 @@ TOOLS = {
     ),
     "demo": ("autograder.tools.demo", "build, grade the demo class, print the grade table"),
     "nbgrader-autograde": (
-        "autograder.frontends.nbgrader_parallel",
+        "autograder.frontends.nbgrader.parallel",
         "nbgrader autograde of a whole class, several students at once (in the course folder)",
     ),
     "make-expected": (
