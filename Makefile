@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-platforms assignment check-assignment expected thresholds lint format bench clean
+.PHONY: setup demo test check test-platforms assignment check-assignment expected thresholds lint format bench clean
 
 setup: $(STAMP)
 
@@ -20,12 +20,23 @@ demo: setup
 	$(PY) -m autograder build
 	$(PY) -m autograder demo
 
+# Two pytest workers; each test module stays on one worker, so that its course or
+# class is built once (module-scoped fixtures).
+PYTEST := $(PY) -m pytest tests --ignore=tests/platforms -n 2 --dist loadfile
+
 ## Every test: the build is fresh, the reference passes, the grader is sound.
 test: setup
 	$(PY) -m autograder build --check
 	$(PY) -m ruff check .
-	$(PY) -m pytest tests --ignore=tests/platforms
+	$(PYTEST)
 	$(PY) -m autograder validate
+
+## The edit-and-test loop (under 2 minutes): ruff, then every test not marked slow
+## (tests/conftest.py lists the slow ones: whole nbgrader courses, notebook runs...).
+check: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PYTEST) -q -m "not slow"
 
 ## Slow tests that lay platforms out as they run (OS roots, Docker, Slurm); CI runs them too.
 test-platforms: setup

@@ -23,9 +23,9 @@ os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.enviro
 # command). Guarded: when a config file raises, nbgrader logs it and runs
 # without any of the settings below.
 try:
-    import autograder.frontends.nbgrader_plugin  # noqa: F401
+    import autograder.frontends.nbgrader.plugin  # noqa: F401
 except Exception as exc:  # noqa: BLE001
-    print(f"nbgrader_config.py: autograder.frontends.nbgrader_plugin: {exc!r}", file=sys.stderr)
+    print(f"nbgrader_config.py: autograder.frontends.nbgrader.plugin: {exc!r}", file=sys.stderr)
 
 # The files students edit and submit. autograde copies every non-notebook file
 # of source/<assignment>/ over the submission unless it is listed here, which
@@ -66,7 +66,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "autograder.frontends.nbgrader_plugin.RestoreHiddenTests",
+    "autograder.frontends.nbgrader.plugin.RestoreHiddenTests",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
@@ -80,18 +80,18 @@ c.Execute.timeout = 300
 # on the submitted .py files, never from what the student's kernel printed:
 # StartTrustedGrading grades every student with the engine before the first
 # kernel runs; ConfinedExecute runs each notebook in a confined kernel
-# (autograder/frontends/nbgrader_kernel.py); and
+# (autograder/frontends/nbgrader/kernel.py); and
 # ApplyTrustedGrades replaces the outputs of the grade cells by the engine's
 # verdicts just before nbgrader's SaveAutoGrades reads them. Named as strings:
 # they are imported when autograde starts, and a missing plugin is an error
 # there (a failed import at the top of this file would only be logged).
 c.Autograde.autograde_preprocessors = [
-    "autograder.frontends.nbgrader_plugin.StartTrustedGrading",
-    "autograder.frontends.nbgrader_kernel.ConfinedExecute",
+    "autograder.frontends.nbgrader.plugin.StartTrustedGrading",
+    "autograder.frontends.nbgrader.kernel.ConfinedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.frontends.nbgrader_plugin.ApplyTrustedGrades",
+    "autograder.frontends.nbgrader.plugin.ApplyTrustedGrades",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

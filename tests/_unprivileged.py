@@ -29,8 +29,14 @@ def _link(src, dst):
     return dst
 
 
-def _tree(src, dst, ignore=None):
-    shutil.copytree(src, dst, copy_function=_link, ignore=ignore, symlinks=False)
+def _copy(src, dst):
+    shutil.copy2(src, dst)
+    os.chmod(dst, os.stat(src).st_mode | 0o444)
+    return dst
+
+
+def _tree(src, dst, ignore=None, copy_function=_link):
+    shutil.copytree(src, dst, copy_function=copy_function, ignore=ignore, symlinks=False)
 
 
 def build(where: Path) -> tuple[Path, Path]:
@@ -52,8 +58,11 @@ def build(where: Path) -> tuple[Path, Path]:
         shutil.ignore_patterns("__editable__*", "rnn_captioning_assignment*"),
     )
     project = where / "project"
+    # Copied, not linked: a link and its chmod would change the ctime and mode of the
+    # project's own files, which an nbgrader test running beside this one (make test
+    # has two workers) watches as the instructor's files.
     for part in PROJECT_PARTS:
-        _tree(ROOT / part, project / part, shutil.ignore_patterns("__pycache__"))
+        _tree(ROOT / part, project / part, shutil.ignore_patterns("__pycache__"), _copy)
     for folder, _, _ in os.walk(where):
         os.chmod(folder, 0o755)
     return python, project

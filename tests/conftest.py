@@ -72,3 +72,25 @@ def child_processes():
         if uid in ISSUED_UIDS or (ppid == os.getpid() and pid not in zygotes):
             found.append(pid)
     return found
+
+
+# `make check` runs every test but these (`pytest -m "not slow"`): whole nbgrader
+# courses, the notebooks and the students' self-checks run end to end, the data set
+# regenerated, and the tests that grade one class several times over.
+SLOW_MODULES = {"test_nbgrader_e2e.py", "test_nbgrader_kernel.py", "test_nbgrader_parallel.py"}
+SLOW_FIXTURES = {"solved", "on_solutions", "regenerated", "unprivileged_tree"}
+SLOW_TESTS = {
+    "test_three_shards_merged_give_the_grades_of_one_run",
+    "test_the_recorded_seed_repeats_every_verdict",
+    "test_overfitting_recipe_of_the_notebook_reaches_its_target",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if (
+            item.path.name in SLOW_MODULES
+            or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or item.originalname in SLOW_TESTS
+        ):
+            item.add_marker(pytest.mark.slow)

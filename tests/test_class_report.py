@@ -6,6 +6,7 @@ class (tests/fixtures/class_report_grades)."""
 import csv
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -105,6 +106,33 @@ def test_the_page_has_every_section_and_no_external_url(report):
     for name in ("scores.png", "checks.png", "similarity.png"):
         assert (result.html.parent / name).stat().st_size > 1000
     assert "<mark>" in html  # matching regions highlighted
+
+
+def test_student_code_and_feedback_are_escaped_on_the_page(klass, tmp_path):
+    """A <script> in a student's file or in a check's feedback is shown, never run."""
+    code_script = "<script>window.code_payload()</script>"
+    feedback_script = "<script>window.feedback_payload()</script>"
+    results = tmp_path / "results"
+    shutil.copytree(GRADES, results)
+    mutant = results / "mutant_rnn_step_forward_no_bias.json"
+    data = json.loads(mutant.read_text())
+    data["tests"][0]["output"] += f"\n{feedback_script}"
+    mutant.write_text(json.dumps(data))
+    submissions = tmp_path / "class"
+    for name in ("loopy", "loopy_copy_1"):  # a listed pair: its code is shown side by side
+        shutil.copytree(klass / name, submissions / name)
+    layers = submissions / "loopy_copy_1" / "captioning" / "rnn_layers.py"
+    layers.write_text(layers.read_text() + f"\n# </pre>{code_script}\n")
+    result = build.build(
+        grades.load_results([results], [submissions]), tmp_path / "out", progress=False
+    )
+    html = result.html.read_text()
+    assert any(
+        name == "loopy_copy_1" for p in result.listed for name in (p.a.code.name, p.b.code.name)
+    )
+    assert "<script" not in html
+    for script in (code_script, feedback_script):
+        assert script.replace("<", "&lt;").replace(">", "&gt;") in html
 
 
 def test_broken_submissions_appear_in_the_report(report):

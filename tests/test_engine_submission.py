@@ -5,8 +5,8 @@ import zipfile
 import pytest
 
 from autograder.engine import grade_submission
-from autograder.engine.submission import SubmissionError, locate
-from autograder.frontends.cli import is_batch, students_in
+from autograder.engine.submission import SubmissionError, locate, students_in
+from autograder.frontends.cli import is_batch
 
 FILES = {"rnn_layers.py": b"# layers\n", "rnn.py": b"# model\n"}
 

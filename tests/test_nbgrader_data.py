@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.frontends.nbgrader_data import can_link
-from autograder.frontends.nbgrader_kernel import tree
+from autograder.frontends.nbgrader.data import can_link
+from autograder.frontends.nbgrader.kernel import tree
 
 
 def test_the_walk_over_a_students_folder_does_not_follow_the_data_link(tmp_path):

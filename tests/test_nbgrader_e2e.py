@@ -41,7 +41,7 @@ import pytest
 
 from autograder import paths
 from autograder.engine import load_rubric
-from autograder.frontends.nbgrader_plugin import (
+from autograder.frontends.nbgrader.plugin import (
     NBGRADER_IS_IGNORED,
     linear_is_ignored,
     rubric_cell_points,
@@ -116,7 +116,13 @@ def check(*args, **kwargs):
     print("All tests passed!")
 
 
-for name in ("autograder", "autograder.nbcheck", "autograder.engine"):
+for name in (
+    "autograder",
+    "autograder.frontends",
+    "autograder.frontends.nbgrader",
+    "autograder.frontends.nbgrader.check",
+    "autograder.engine",
+):
     fake = types.ModuleType(name)
     fake.check = check
     fake.grade_submission = lambda *args, **kwargs: []
@@ -417,7 +423,9 @@ def test_feedback_shows_verdicts_but_no_hidden_values_or_tests(course):
                         for line in cell.source.splitlines()
                         if line.strip() and not line.strip().startswith("#")
                     ]
-                    assert code[0] == "from autograder.frontends.nbcheck import check", cell.source
+                    assert code[0] == "from autograder.frontends.nbgrader.check import check", (
+                        cell.source
+                    )
                     assert len(code) == 2 and engine_call.match(code[1]), cell.source
 
     html = (
@@ -498,7 +506,7 @@ def test_each_autograde_run_has_its_own_state():
     """The formgrader runs autograde in the Jupyter server: no verdict may outlive its run."""
     from traitlets.config import Configurable
 
-    from autograder.frontends.nbgrader_plugin import StartTrustedGrading, _run_of
+    from autograder.frontends.nbgrader.plugin import StartTrustedGrading, _run_of
 
     def preprocessor_of_a_new_run():
         converter = Configurable()  # nbgrader's Autograde, in a real run

@@ -39,8 +39,8 @@ import pytest
 from test_nbgrader_e2e import submit
 
 from autograder import paths
-from autograder.frontends.nbgrader_kernel import SKIP_TAG, SKIPPED_NOTE
-from autograder.frontends.nbgrader_plugin import rubric_cell_points
+from autograder.frontends.nbgrader.kernel import SKIP_TAG, SKIPPED_NOTE
+from autograder.frontends.nbgrader.plugin import rubric_cell_points
 from conftest import ASSIGNMENT, ROOT, SOLUTIONS, SOURCE
 
 STUDENTS = ["aaa_attacker", "bbb_import_attacker", "hog", "looper", "mmm_reference", "zzz_victim"]

@@ -33,7 +33,7 @@ import nbformat
 import pytest
 from test_nbgrader_e2e import BUG, append, make_course, submit
 
-from autograder.frontends.nbgrader_parallel import GradebookLock, state_dir
+from autograder.frontends.nbgrader.parallel import GradebookLock, state_dir
 from conftest import ASSIGNMENT
 
 SEED = 20261130
@@ -243,7 +243,7 @@ def test_gradebook_sessions_of_two_processes_never_overlap(tmp_path):
     lock.acquire()  # re-entrant within a process
     code = (
         "import sys, time\n"
-        "from autograder.frontends.nbgrader_parallel import GradebookLock\n"
+        "from autograder.frontends.nbgrader.parallel import GradebookLock\n"
         "lock = GradebookLock(__import__('pathlib').Path(sys.argv[1]))\n"
         "lock.acquire(); print(time.time(), flush=True)\n"
     )

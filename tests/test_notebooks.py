@@ -17,13 +17,15 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.frontends.nbgrader_kernel import SKIP_TAG
-from autograder.frontends.nbgrader_plugin import rubric_cell_points
+from autograder.frontends.nbgrader.kernel import SKIP_TAG
+from autograder.frontends.nbgrader.plugin import rubric_cell_points
 from conftest import RELEASE, SOLUTIONS, SOURCE
 
 NOTEBOOKS = ("RNN_Captioning.ipynb", "LSTM_Captioning.ipynb")
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-ENGINE_CALL = re.compile(r'from autograder\.frontends\.nbcheck import check\n\ncheck\("(\w+)"\)')
+ENGINE_CALL = re.compile(
+    r'from autograder\.frontends\.nbgrader\.check import check\n\ncheck\("(\w+)"\)'
+)
 CHECK_LINE = re.compile(r"^(PASS|FAIL|SKIP)  ", re.M)
 
 
@@ -176,7 +178,7 @@ def test_the_cells_autograde_skips_are_the_training_runs_and_what_uses_them(name
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_release_notebooks_hold_no_solution_no_hidden_test_no_output(name):
     text = (RELEASE / name).read_text(encoding="utf-8")
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN", "nbcheck", "check("):
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN", "nbgrader.check", "check("):
         assert marker not in text
     source = read(SOURCE, name)
     nb = read(RELEASE, name)

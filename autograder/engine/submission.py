@@ -126,3 +126,15 @@ def looks_like_submission(path) -> bool:
         return path.is_dir() and bool(_dir_candidates(path))
     except (OSError, zipfile.BadZipFile):
         return False
+
+
+def students_in(folder) -> list:
+    """(name, path) of every submission in a folder of submissions (sub-folders and .zip files)."""
+    entries = []
+    for child in sorted(Path(folder).iterdir()):
+        if child.name.startswith(".") or child.name == "__MACOSX":
+            continue
+        if child.is_dir() or child.suffix.lower() == ".zip":
+            name = child.stem if child.is_file() else child.name
+            entries.append((name, child))
+    return sorted(entries)  # by student name, as `merge` orders them

@@ -34,20 +34,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from ..engine import default_workers, formats  # noqa: E402
-from ..engine.submission import looks_like_submission  # noqa: E402
+from ..engine.submission import looks_like_submission, students_in  # noqa: E402
 from . import shards  # noqa: E402
-
-
-def students_in(folder: Path):
-    """(name, path) of every submission in a folder of submissions."""
-    entries = []
-    for child in sorted(folder.iterdir()):
-        if child.name.startswith(".") or child.name == "__MACOSX":
-            continue
-        if child.is_dir() or child.suffix.lower() == ".zip":
-            name = child.stem if child.is_file() else child.name
-            entries.append((name, child))
-    return sorted(entries)  # by student name, as `merge` orders them
 
 
 def is_batch(path: Path):
@@ -200,7 +188,7 @@ TOOLS = {
     ),
     "demo": ("autograder.tools.demo", "build, grade the demo class, print the grade table"),
     "nbgrader-autograde": (
-        "autograder.frontends.nbgrader_parallel",
+        "autograder.frontends.nbgrader.parallel",
         "nbgrader autograde of a whole class, several students at once (in the course folder)",
     ),
     "make-expected": (

@@ -1,6 +1,6 @@
 """The confined Jupyter kernel of ``nbgrader autograde``: raises its walls, then runs ipykernel.
 
-Started by ``autograder.frontends.nbgrader_kernel`` instead of
+Started by ``autograder.frontends.nbgrader.kernel`` instead of
 ``python -m ipykernel_launcher``, as
 
     python -I -S -B kernel.py BASE/kernel.json
@@ -64,7 +64,7 @@ def main():
     json.dump(applied, report)
     report.close()
     # The kernel imports the student's package from its working folder (the view,
-    # when there is one), and nbcheck (the one call of the hidden cells) from a copy
+    # when there is one), and check.py (the one call of the hidden cells) from a copy
     # in its private folder.
     sys.path[:] = ["", *spec["stdlib"], *spec["site"], spec["lib"]]
     sys.argv = ["ipykernel", "-f", spec["connection_file"], *spec["arguments"]]

@@ -4,7 +4,8 @@ code similarity) as one self-contained HTML page plus its figures.
 Modules, in the order the pipeline runs: ``grades`` (read the grades of each
 source), ``stats`` (score statistics, pass rates, common mistakes),
 ``similarity`` (copydetect fingerprints, ranked pairs), ``figures``
-(matplotlib), ``page`` (HTML), ``build`` (the pipeline).
+(matplotlib), ``page`` (the HTML, from the jinja2 templates in
+``templates/``, autoescaped), ``build`` (the pipeline).
 """
 
 from __future__ import annotations

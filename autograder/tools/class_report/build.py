@@ -7,21 +7,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from markupsafe import Markup
 from tqdm import tqdm
 
 from ... import paths
-from ...engine.submission import SubmissionError, locate, looks_like_submission
-from ...frontends.cli import students_in
+from ...engine.submission import SubmissionError, locate, looks_like_submission, students_in
 from ...paths import STUDENT_FILES
 from . import figures, page, similarity, stats
-
-SIMILARITY_NOTE = (
-    "Similarity is a lead to look at, not a verdict. The correct solutions of this "
-    "exercise are short and alike by nature, students learn from the same lectures, and "
-    "solutions to it are public: read the highlighted code side by side, and talk with "
-    "the students, before drawing any conclusion."
-)
 
 
 @dataclass
@@ -118,23 +109,30 @@ def build(
         written.append(out_dir / name)
         return png
 
-    sections = [_intro(grades)]
+    context = {
+        "title": "Class report: rnn_captioning",
+        "students": len(grades.students),
+        "source": grades.source,
+        "notes": grades.notes,
+        "scores": None,
+        "checks": checks,
+        "checks_figure": None,
+    }
     if summary is not None:
         values = [s.score for s in grades.graded]
         png = save("scores.png", figures.score_histogram(values, summary.max_score))
-        sections.append(_scores(grades, summary, png))
+        context["scores"] = _scores(grades, summary, png)
     if checks:
-        png = save("checks.png", figures.pass_rates(checks))
-        sections.append(_checks(checks, png))
+        context["checks_figure"] = save("checks.png", figures.pass_rates(checks))
     histogram = None
     if pairs:
         histogram = save(
             "similarity.png", figures.similarity_histogram([p.score for p in pairs], threshold)
         )
-    sections.append(_similarity(prints, pairs, listed, threshold, noise, histogram))
+    context["similarity"] = _similarity(prints, listed, threshold, noise, histogram)
 
     html_path = out_dir / "class_report.html"
-    html_path.write_text(page.document("Class report: rnn_captioning", sections), encoding="utf-8")
+    html_path.write_text(page.render(context), encoding="utf-8")
     _write_pairs_csv(out_dir / "similarity.csv", pairs, threshold)
     written += [out_dir / "similarity.csv", html_path]
     return Result(html_path, written, pairs, listed, threshold)
@@ -151,16 +149,8 @@ def _write_pairs_csv(path, pairs, threshold):
             )  # fmt: skip
 
 
-def _intro(grades):
-    n = len(grades.students)
-    text = f"<p>{n} students, from {page.esc(grades.source)}.</p>"
-    if grades.notes:
-        items = "".join(f"<li>{page.esc(note)}</li>" for note in grades.notes)
-        text += f"<p class='muted'>While reading the grades:</p><ul class='muted'>{items}</ul>"
-    return text
-
-
 def _scores(grades, s, png):
+    """The score table, the late and the missing (scores.html.j2)."""
     rows = [
         ("graded", s.count),
         ("mean", round(s.mean, 1)),
@@ -170,19 +160,16 @@ def _scores(grades, s, png):
         ("scored 0", s.zeros),
         (f"scored {s.max_score:g} (full marks)", s.full),
     ]
-    missing = [st.name for st in grades.students if st.missing]
     late = [st for st in grades.students if st.late]
     if grades.knows_lateness:
         rows.append(("late", len(late)))
-        rows.append(("no submission", len(missing)))
-    parts = ["<h2 id='scores'>Scores</h2>", page.img(png, "histogram of the scores")]
-    parts.append(page.table(["", ""], rows))
-    if late:
-        lines = [(st.name, _duration(st.seconds_late)) for st in late]
-        parts.append("<h3>Late submissions</h3>" + page.table(["student", "late by"], lines))
-    if missing:
-        parts.append("<h3>No submission</h3><p>" + page.esc(", ".join(missing)) + "</p>")
-    return "\n".join(parts)
+        rows.append(("no submission", len([st for st in grades.students if st.missing])))
+    return {
+        "figure": png,
+        "rows": rows,
+        "late": [(st.name, _duration(st.seconds_late)) for st in late],
+        "missing": [st.name for st in grades.students if st.missing],
+    }
 
 
 def _duration(seconds):
@@ -190,84 +177,32 @@ def _duration(seconds):
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
 
 
-def _checks(checks, png):
-    parts = [
-        "<h2 id='checks'>Checks, hardest first</h2>",
-        "<p>The share of students who passed each check, and under each check the "
-        "mistakes its feedback names most often (numbers masked, so that the same "
-        "mistake counts together): the class's common mistakes.</p>",
-        page.img(png, "pass rate of every check"),
+def _similarity(prints, listed, threshold, noise, histogram):
+    """The problems, the lists of pairs and each listed pair side by side (similarity.html.j2)."""
+    shown = [
+        {
+            "anchor": f"pair-{i + 1}",
+            "pair": p,
+            "sides": [
+                (name, *p.highlighted(name))
+                for name in STUDENT_FILES
+                if name in p.a.code.files or name in p.b.code.files
+            ],
+        }
+        for i, p in enumerate(listed)
     ]
-    for c in checks:
-        head = f"<h3>{page.esc(c.name)}: {100 * c.rate:.0f}% passed ({c.passed}/{c.graded})</h3>"
-        items = []
-        for count, key, example in c.mistakes:
-            items.append(
-                f"<div class='mistake'><span class='count'>{count}×</span>{page.esc(key)}"
-                f"<details><summary class='muted'>as one student saw it</summary>"
-                f"<pre>{page.esc(example)}</pre></details></div>"
-            )
-        parts.append(f"<div class='check'>{head}{''.join(items)}</div>")
-    return "\n".join(parts)
-
-
-def _similarity(prints, pairs, listed, threshold, noise, histogram):
-    parts = ["<h2 id='similarity'>Code similarity</h2>", f"<p class='note'>{SIMILARITY_NOTE}</p>"]
-    parts.append(
-        "<p>Compared: <code>rnn_layers.py</code> and <code>rnn.py</code>, after removing what "
-        "the released stubs and the provided modules already contain. A pair's score is the "
-        "share of each side's own code fingerprints (copydetect, k-grams of "
-        f"{noise} normalised tokens: names, comments and layout do not count) found in the "
-        "other side; the smaller share ranks the pair. "
-        f"Pairs are listed from {threshold:.2f}; independently written correct solutions of "
-        "this exercise measured at 0.22 at most.</p>"
-    )
-    if histogram is not None:
-        parts.append(page.img(histogram, "similarity of every compared pair"))
-    not_compared = [
-        p.code.name for p in prints if p.size < similarity.MIN_FINGERPRINTS and not p.code.known
-    ]
-    problems = [(p.code.name, "; ".join(p.code.problems)) for p in prints if p.code.problems]
-    if problems:
-        parts.append(
-            "<h3>Submissions with problems</h3>" + page.table(["student", "problem"], problems)
-        )
-    if not_compared:
-        parts.append(
-            "<p class='muted'>Not compared (no code of their own beyond the stubs): "
-            + page.esc(", ".join(not_compared))
-            + "</p>"
-        )
-    students = [p for p in listed if not (p.a.code.known or p.b.code.known)]
-    known = [p for p in listed if p.a.code.known or p.b.code.known]
-    for title, chosen in (("Most alike pairs of submissions", students),
-                          ("Submissions alike a known solution", known)):  # fmt: skip
-        if title.endswith("solution") and not known:
-            continue
-        parts.append(f"<h3>{title}</h3>")
-        if not chosen:
-            parts.append(f"<p>No pair reaches {threshold:.2f}.</p>")
-            continue
-        rows = [
-            (i + 1, p.a.code.name, p.b.code.name, f"{p.score:.2f}",
-             f"{p.share_a:.2f} / {p.share_b:.2f}",
-             Markup(f"<a href='#pair-{id(p)}'>side by side</a>"))
-            for i, p in enumerate(chosen)
-        ]  # fmt: skip
-        parts.append(page.table(["#", "a", "b", "score", "shares (a / b)", ""], rows))
-    for p in listed:
-        blocks = []
-        for name in STUDENT_FILES:
-            if name not in p.a.code.files and name not in p.b.code.files:
-                continue
-            left, right = p.highlighted(name)
-            blocks.append(
-                f"<h4>{name}</h4><div class='side'><pre>{left}</pre><pre>{right}</pre></div>"
-            )
-        parts.append(
-            f"<details id='pair-{id(p)}'><summary>{page.esc(p.a.code.name)} and "
-            f"{page.esc(p.b.code.name)}: {p.score:.2f} (matching code highlighted)</summary>"
-            + "".join(blocks)
-            + "</details>"
-        )
-    return "\n".join(parts)
+    known = lambda entry: entry["pair"].a.code.known or entry["pair"].b.code.known  # noqa: E731
+    lists = [("Most alike pairs of submissions", [e for e in shown if not known(e)])]
+    if any(known(e) for e in shown):
+        lists.append(("Submissions alike a known solution", [e for e in shown if known(e)]))
+    return {
+        "noise": noise,
+        "threshold": threshold,
+        "figure": histogram,
+        "problems": [(p.code.name, "; ".join(p.code.problems)) for p in prints if p.code.problems],
+        "not_compared": [
+            p.code.name for p in prints if p.size < similarity.MIN_FINGERPRINTS and not p.code.known
+        ],
+        "lists": lists,
+        "shown": shown,
+    }

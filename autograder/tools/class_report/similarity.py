@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
 from copydetect.utils import highlight_overlap
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from ...paths import STUDENT_FILES
 
@@ -74,16 +74,16 @@ class Pair:
         return min(self.share_a, self.share_b)
 
     def highlighted(self, name):
-        """(html of a's file, html of b's file), the matching regions in <mark>."""
+        """(html of a's file, html of b's file): the code escaped, the matching regions in <mark>."""
         fa, fb = self.a.files.get(name), self.b.files.get(name)
         texts = (self.a.code.files.get(name, ""), self.b.code.files.get(name, ""))
         if fa is None or fb is None or not fa.hashes & fb.hashes:
-            return tuple(str(escape(t)) for t in texts)
+            return tuple(escape(t) for t in texts)
         _, _, slices = compare_files(fa, fb)
         return tuple(
-            highlight_overlap(text, s, "<mark>", "</mark>", escape_html=True)[0]
+            Markup(highlight_overlap(text, s, "<mark>", "</mark>", escape_html=True)[0])
             if len(s[0])
-            else str(escape(text))
+            else escape(text)
             for text, s in zip(texts, slices)
         )
 

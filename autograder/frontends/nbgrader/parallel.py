@@ -27,7 +27,7 @@ those of ``nbgrader autograde ASSIGNMENT --StartTrustedGrading.seed=S``.
 
 from __future__ import annotations
 
-from ..blas import one_thread_by_default
+from ...blas import one_thread_by_default
 
 one_thread_by_default()
 
@@ -46,15 +46,15 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from .. import paths  # noqa: E402
-from ..engine import (  # noqa: E402
+from ... import paths  # noqa: E402
+from ...engine import (  # noqa: E402
     SandboxUnavailable,
     default_workers,
     grade_files,
     load_rubric,
     not_graded,
 )
-from ..engine.submission import SubmissionError, locate  # noqa: E402
+from ...engine.submission import SubmissionError, locate  # noqa: E402
 
 
 def state_dir(course: Path, assignment: str) -> Path:
@@ -184,7 +184,7 @@ def _worker(index, course, assignment, seed, inbox, outbox):
         from nbgrader.apps.nbgraderapp import NbGraderApp
         from traitlets.config import Config
 
-        from . import nbgrader_plugin as plugin
+        from . import plugin
 
         plugin.SHARED_GRADEBOOK = True
         GradebookLock(state_dir(Path(course), assignment) / "gradebook.lock").install()

@@ -56,12 +56,12 @@ from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, Overw
 from sqlalchemy import text
 from traitlets import Integer
 
-from .. import paths
-from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
-from ..engine import default_workers, grade_files, grade_submission, load_rubric
-from ..engine.submission import SubmissionError, locate
-from . import nbgrader_data  # noqa: F401 - autograde links the data set (see there)
-from .nbcheck import TRUSTED_ENV, checks_of_cell, feedback_text
+from ... import paths
+from ...blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
+from ...engine import default_workers, grade_files, grade_submission, load_rubric
+from ...engine.submission import SubmissionError, locate
+from . import data as _data_link  # noqa: F401 - autograde links the data set (see there)
+from .check import TRUSTED_ENV, checks_of_cell, feedback_text
 
 
 def trusted_files_digest() -> str:
@@ -125,7 +125,7 @@ class _Run:
     student_files: dict = field(default_factory=dict)
 
 
-# Set by the parallel command's workers (autograder/frontends/nbgrader_parallel.py),
+# Set by the parallel command's workers (autograder/frontends/nbgrader/parallel.py),
 # which share gradebook.db: a run then restores only the rows of its own students (the
 # command restores every row of the assignment once all kernels are dead).
 SHARED_GRADEBOOK = False

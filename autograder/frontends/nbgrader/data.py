@@ -20,7 +20,7 @@ reach and read the data folder (a course under a closed home folder).
 Release, collect and feedback are unchanged: ``release_assignment`` and the
 exchange still hand the data to students. The real COCO data
 (``datasets/coco_captioning``) is in ``CourseDirectory.ignore`` and never
-copied. Importing this module installs the wrapper; ``nbgrader_plugin``
+copied. Importing this module installs the wrapper; ``plugin``
 imports it, so every nbgrader command of the course has it.
 """
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from nbgrader.converters.autograde import Autograde
 
-from ..sandbox.runtime import passable_by_anyone
+from ...sandbox.runtime import passable_by_anyone
 
 DATA = Path("datasets", "synthetic_coco")
 

@@ -4,7 +4,7 @@ This module is imported by the student's kernel, so it is kept light and it
 decides nothing that counts:
 
 - under ``nbgrader autograde`` with the course's ``nbgrader_config.py``, the
-  score of every autograder cell comes from ``autograder.frontends.nbgrader_plugin``,
+  score of every autograder cell comes from ``autograder.frontends.nbgrader.plugin``,
   which runs the engine outside the kernel and replaces the cell's output;
   ``check`` only says so;
 - under ``nbgrader autograde`` without that plugin, ``check`` refuses (the
@@ -50,9 +50,9 @@ def check(cell):
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         raise RuntimeError(
             "nbgrader autograde is running without the trusted-grading preprocessors of "
-            "nbgrader_config.py (autograder.frontends.nbgrader_plugin): this cell is not graded."
+            "nbgrader_config.py (autograder.frontends.nbgrader.plugin): this cell is not graded."
         )
-    from ..engine import grade_submission, load_rubric
+    from ...engine import grade_submission, load_rubric
 
     names = [entry["name"] for entry in checks_of_cell(load_rubric(), cell)]
     if not names:

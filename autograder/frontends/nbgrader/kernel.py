@@ -8,7 +8,7 @@ with ``ConfinedKernelManager``, which starts ``autograder/sandbox/kernel.py``
 instead of ``ipykernel_launcher``:
 
 - a private folder under the temporary directory (the kernel's HOME and
-  TMPDIR, a copy of the connection file, a copy of ``nbcheck.py`` for the
+  TMPDIR, a copy of the connection file, a copy of ``check.py`` for the
   hidden cells), and a uid of its own when nbgrader runs as root (the student's
   folder is lent to that uid for the run, then given back);
 - an allow-listed environment;
@@ -26,8 +26,8 @@ them, and each gets one line of output saying why. The engine trains and
 checks the student's model itself; no grade reads a kernel's output.
 
 Which walls are up is logged for every kernel. Nothing here decides a grade:
-the scores come from ``nbgrader_plugin`` (the engine, on files read before
-any kernel ran).
+the scores come from ``plugin`` (the engine, on files read before any
+kernel ran).
 """
 
 from __future__ import annotations
@@ -46,17 +46,17 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
-from ..blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
-from ..sandbox import runtime as runtimes
-from ..sandbox.runner import fresh_uid, jobs_root, kill_uid
-from . import nbcheck
-from .nbgrader_data import DATA, data_folder_of
+from ...blas import THREAD_VARIABLES as BLAS_THREAD_VARIABLES
+from ...sandbox import runtime as runtimes
+from ...sandbox.runner import fresh_uid, jobs_root, kill_uid
+from . import check
+from .data import DATA, data_folder_of
 
-LAUNCHER = Path(__file__).resolve().parent.parent / "sandbox" / "kernel.py"
+LAUNCHER = Path(runtimes.__file__).resolve().with_name("kernel.py")  # autograder/sandbox/kernel.py
 # What a kernel inherits of nbgrader's environment; everything else is dropped.
 KERNEL_ENV = (
     "NBGRADER_EXECUTION",
-    nbcheck.TRUSTED_ENV,
+    check.TRUSTED_ENV,
     "CAPTIONING_FAST",
     *BLAS_THREAD_VARIABLES,
     "JPY_PARENT_PID",
@@ -152,18 +152,23 @@ class KernelBox:
         os.chmod(self.base, 0o711)
         home = self.base / "home"
         home.mkdir(mode=0o700)
-        lib = home / "lib" / "autograder" / "frontends"
-        lib.mkdir(parents=True)
         (home / "tmp").mkdir()
-        (lib.parent / "__init__.py").write_text("")
-        (lib / "__init__.py").write_text("")
-        shutil.copyfile(nbcheck.__file__, lib / "nbcheck.py")
+        # The hidden cells import autograder.frontends.nbgrader.check: that one module,
+        # below empty __init__.py files, is all of the grader the kernel gets.
+        lib = package = home / "lib"
+        lib.mkdir()
+        *packages, module = check.__name__.split(".")
+        for name in packages:
+            package = package / name
+            package.mkdir()
+            (package / "__init__.py").write_text("")
+        shutil.copyfile(check.__file__, package / f"{module}.py")
         connection = home / "kernel-connection.json"
         shutil.copyfile(manager.connection_file, connection)
         info = manager.get_connection_info()
         ports = [info[f"{name}_port"] for name in ("shell", "iopub", "stdin", "control", "hb")]
         runtime = runtimes.kernel_plan(own_uid)
-        # The instructor's data set that autograde linked into the folder (nbgrader_data),
+        # The instructor's data set that autograde linked into the folder (data.py),
         # as the grader recorded it: a kernel may have changed the link since.
         data = data_folder_of(folder)
         self.report = self.base / "walls.json"
@@ -192,7 +197,7 @@ class KernelBox:
             "ports": ports,
             "cwd": folder,
             "view": view,
-            "lib": str(home / "lib"),
+            "lib": str(lib),
             "connection_file": str(connection),
             "arguments": list(arguments),
             "report": str(self.report),
