@@ -145,6 +145,13 @@ def autograded(course: Path) -> dict:
     return out
 
 
+def ctrl_c_as_in_a_terminal():
+    """SIGINT back to its default action, as in a terminal's foreground command: a test
+    run started with SIGINT ignored (nohup, a background job of a script) passes that on,
+    and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def courses(tmp_path_factory):
     base = tmp_path_factory.mktemp("parallel")
@@ -168,6 +175,7 @@ def courses(tmp_path_factory):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
     journal = state_dir(copies["interrupted"], ASSIGNMENT) / "done.json"
     deadline = time.monotonic() + 600
