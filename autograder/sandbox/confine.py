@@ -312,12 +312,17 @@ def bind_view(folder, view):
     `folder` afterwards (the calls returned, but the view did not take effect)."""
     _libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
     if _libc.unshare(CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+        raise _failed("unshare(CLONE_NEWNS)")
     if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+        raise _failed("mount --make-rprivate /")
     if _libc.mount(os.fsencode(folder), os.fsencode(view), None, MS_BIND, None) != 0:
-        raise OSError(ctypes.get_errno(), f"mount --bind {folder} {view}")
+        raise _failed(f"mount --bind {folder} {view}")
     check_view(folder, view)
+
+
+def _failed(call):
+    number = ctypes.get_errno()
+    return OSError(number, f"{call}: {os.strerror(number)}")
 
 
 def check_view(folder, view):

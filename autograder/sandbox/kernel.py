@@ -58,7 +58,8 @@ def folder_view(walls, spec):
             write_paths,
             None,
             f"no uid of its own (uid {uid} cannot pass through a folder above {cwd}, "
-            f"and no folder view at a path it can reach: {exc})",
+            f"and no folder view at a path it can reach: {exc}; a course that every "
+            "user can pass through needs no view)",
         )
     write_paths = [view if p == cwd else p for p in write_paths]
     return view, write_paths, uid, "its folder at a path its uid can reach"
