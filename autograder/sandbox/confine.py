@@ -29,6 +29,7 @@ what could not be applied is returned as ``no landlock (...)`` /
 """
 
 import ctypes
+import errno
 import os
 import resource
 import signal
@@ -306,14 +307,28 @@ def bind_view(folder, view):
     there, and Python imports and data files by absolute paths. `view` is a folder
     that every uid can reach; the files are the same (a bind mount), so Landlock's
     rules on `folder` hold for them. Raises OSError where namespaces are not allowed
-    (a container without CAP_SYS_ADMIN, for example)."""
+    (a container without CAP_SYS_ADMIN, for example), where the mounts cannot be made
+    private (a plain chroot: its / is no mount point), and when `view` does not show
+    `folder` afterwards (the calls returned, but the view did not take effect)."""
     _libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
     if _libc.unshare(CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+        raise _failed("unshare(CLONE_NEWNS)")
     if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+        raise _failed("mount --make-rprivate /")
     if _libc.mount(os.fsencode(folder), os.fsencode(view), None, MS_BIND, None) != 0:
-        raise OSError(ctypes.get_errno(), f"mount --bind {folder} {view}")
+        raise _failed(f"mount --bind {folder} {view}")
+    check_view(folder, view)
+
+
+def _failed(call):
+    number = ctypes.get_errno()
+    return OSError(number, f"{call}: {os.strerror(number)}")
+
+
+def check_view(folder, view):
+    """Raise OSError unless `view` shows `folder` (the same directory)."""
+    if not os.path.samestat(os.stat(folder), os.stat(view)):
+        raise OSError(errno.ENOENT, f"{view} does not show {folder}")
 
 
 def remap_loaded_packages(pairs):

@@ -15,6 +15,11 @@ student's autograded folder and a private folder only, bind only the ports of
 the connection file, connect nowhere), seccomp (TCP sockets only, no fork,
 exec or ptrace); write which walls are up to a file the grader opened for it;
 then run the kernel in this very process. Nothing here decides a grade.
+
+When the student's folder is below a folder that other uids cannot pass
+through, the kernel first shows it at a path its uid can reach (a mount
+namespace, ``confine.bind_view``), and checks that the view shows it; where
+that is impossible it keeps the grader's uid, and the walls it reports say so.
 """
 
 import importlib.util
@@ -31,6 +36,35 @@ def load_walls():
     return module
 
 
+def folder_view(walls, spec):
+    """(working folder, write paths, uid, note): where the kernel works, under which uid.
+
+    The grader asks for a view (spec "view") when the kernel's folder sits below a
+    folder that the kernel's own uid cannot pass through: that uid could open none of
+    its files by their absolute paths, and Python imports by absolute paths. Where
+    the view cannot be made, or does not show the folder once made (a plain chroot,
+    whose / is no mount point; a container without CAP_SYS_ADMIN), the kernel keeps
+    the grader's uid (Landlock and seccomp still hold it) and the note says why, so
+    that the grader logs it as a missing wall."""
+    cwd, write_paths, uid = spec["cwd"], spec["write_paths"], spec["uid"]
+    view = spec.get("view")
+    if not view or uid is None:
+        return cwd, write_paths, uid, None
+    try:
+        walls.bind_view(cwd, view)
+    except OSError as exc:
+        return (
+            cwd,
+            write_paths,
+            None,
+            f"no uid of its own (uid {uid} cannot pass through a folder above {cwd}, "
+            f"and no folder view at a path it can reach: {exc}; a course that every "
+            "user can pass through needs no view)",
+        )
+    write_paths = [view if p == cwd else p for p in write_paths]
+    return view, write_paths, uid, "its folder at a path its uid can reach"
+
+
 def main():
     with open(sys.argv[1]) as f:
         spec = json.load(f)
@@ -40,19 +74,12 @@ def main():
     from ipykernel.kernelapp import IPKernelApp
 
     report = open(spec["report"], "w")  # noqa: SIM115 - opened as the grader, written once confined
-    write_paths = spec["write_paths"]
-    view_note = None
-    if spec.get("view"):
-        try:
-            walls.bind_view(spec["cwd"], spec["view"])
-            os.chdir(spec["view"])
-            write_paths = [spec["view"] if p == spec["cwd"] else p for p in write_paths]
-            view_note = "its folder at a path its uid can reach"
-        except OSError as exc:
-            view_note = f"no folder view ({exc})"
+    cwd, write_paths, uid, view_note = folder_view(walls, spec)
+    os.chdir(cwd)
+    limits = dict(spec["limits"], nproc=None) if uid is None else spec["limits"]
     applied = walls.apply(
-        limits=spec["limits"],
-        uid=spec["uid"],
+        limits=limits,
+        uid=uid,
         gid=spec["gid"],
         parent_pid=spec["parent_pid"],
         read_paths=spec["read_paths"],

@@ -33,6 +33,7 @@ kernel ran).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import stat
@@ -258,7 +259,10 @@ class KernelBox:
         else:
             log.warning("Kernel in %s: its walls are unknown (it did not report)", self.folder)
             return
-        log.info("Kernel in %s runs with: %s", self.folder, ", ".join(walls))
+        # A wall the kernel could not raise is reported as "no ..." (confine.apply).
+        missing = any(wall.startswith("no ") for wall in walls)
+        level = logging.WARNING if missing else logging.INFO
+        log.log(level, "Kernel in %s runs with: %s", self.folder, ", ".join(walls))
 
     def close(self, log):
         """Kill whatever is left of the kernel, remove the links it made, give the folder
