@@ -157,6 +157,8 @@ KINDS = {
     "not_masked": "the padding is not masked",
     "wrong": "it is wrong (not simply missing, scaled or of the wrong sign)",
     "ignored": "an upstream gradient is ignored (missing term)",
+    "nonlinearity": "it has the wrong value where its pre-activation is zero: look at "
+    "the nonlinearity it goes through",
     "not_from_zero": "it does not start from zero: the contributions are added to "
     "something that is already there",
     "not_shifted": "the words it reads and the words it predicts are not one word apart",
@@ -268,6 +270,10 @@ def probes(fn, inputs):
         for gate in GATES:
             found[f"{gate}_open"] = _pin_gate(inputs, gate, SATURATED)
         found["f_closed"] = _pin_gate(inputs, "f", -SATURATED)
+        # A gate at a pre-activation of zero is 1/2 through a sigmoid, 0 through tanh:
+        # its nonlinearity alone decides it.
+        for gate in GATES:
+            found[f"{gate}_zero"] = _pin_gate(inputs, gate, 0.0)
     if fn in ("rnn_forward", "lstm_forward"):
         found["zero_h0"] = _with(inputs, h0=zero(inputs["h0"]))
         found["no_recurrence"] = _with(inputs, Wh=zero(inputs["Wh"]))
@@ -392,8 +398,12 @@ def _forward_terms(fn, got, want):
     right = [(p, k) for p, k in terms if all_same(got.get(p), want.get(p))]
     if right:
         probe, key = right[0]
-        return Finding(fn, where[key], "wrong", f"it is right {_PROBE_WORDS[probe]} and "
-                       "wrong otherwise", explain[key])  # fmt: skip
+        evidence = f"it is right {_PROBE_WORDS[probe]} and wrong otherwise"
+        zero = f"{key}_zero"
+        if zero in want and zero in got and not all_same(got[zero], want[zero]):
+            return Finding(fn, where[key], "nonlinearity", evidence + "; it is wrong with "
+                           f"{where[key]} at a pre-activation of zero", explain[key])  # fmt: skip
+        return Finding(fn, where[key], "wrong", evidence, explain[key])
     return Finding(fn, _PHRASES["activation"], "wrong", "no single term fixes it", "activation")
 
 
