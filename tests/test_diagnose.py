@@ -33,6 +33,7 @@ LABELS = {  # mutant -> (words of the part, kind)
     "rnn_backward_weights_overwritten": ("weight gradients", "overwritten"),
     "word_embedding_forward_bad_reshape": ("order of the positions", "order"),
     "word_embedding_backward_fancy_assign": ("appear more than once", "not_accumulated"),
+    "word_embedding_backward_from_W": ("the value dW starts from", "not_from_zero"),
     "lstm_gates_ifgo": ("gate blocks", "order"),
     "lstm_forget_gate_on_prev_h": ("forget term", "wrong"),
     "lstm_step_backward_no_tanh_grad": ("from dnext_h to the cell state", "wrong"),
@@ -56,9 +57,11 @@ PLANTED = [  # bugs no list of known variants anticipates, with their labels
     (M("no_output_gate", "lstm_step_forward", "next_h = o * np.tanh(next_c)",
        "next_h = np.tanh(next_c)", ()), ("output gate o", "missing")),
     (M("g_through_sigmoid", "lstm_step_forward", "g = np.tanh(a[:, 3 * H:4 * H])",
-       "g = sigmoid(a[:, 3 * H:4 * H])", ()), ("block input g", "wrong")),
+       "g = sigmoid(a[:, 3 * H:4 * H])", ()), ("block input g", "nonlinearity")),
+    (M("g_doubled", "lstm_step_forward", "g = np.tanh(a[:, 3 * H:4 * H])",
+       "g = np.tanh(2 * a[:, 3 * H:4 * H])", ()), ("block input g", "wrong")),
     (M("i_through_tanh", "lstm_step_forward", "i = sigmoid(a[:, 0:H])", "i = np.tanh(a[:, 0:H])",
-       ()), ("input gate i", "wrong")),
+       ()), ("input gate i", "nonlinearity")),
     (M("dnext_c_ignored", "lstm_step_backward", "dc = dnext_c + dnext_h", "dc = dnext_h", ()),
      ("dnext_c", "ignored")),
     (M("do_sign", "lstm_step_backward", "do = dnext_h", "do = -dnext_h", ()),
@@ -81,16 +84,23 @@ PLANTED = [  # bugs no list of known variants anticipates, with their labels
        "        h[:, t, :] = prev_h",
        "new_h, step_cache = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)\n"
        "        h[:, t, :] = new_h", ()), ("state passed", "wrong")),
+    (M("dWx_from_ones", "rnn_backward", "np.zeros((D, H)), np.zeros((H, H))",
+       "np.ones((D, H)), np.zeros((H, H))", ()), ("the value dWx starts from", "not_from_zero")),
+    (M("dW_from_ones", "word_embedding_backward", "dW = np.zeros_like(W)",
+       "dW = np.ones_like(W)", ()), ("the value dW starts from", "not_from_zero")),
 ]  # fmt: skip
 LAYER_CASES = [(m, LABELS[m.name]) for m in MUTANTS if m.name in LABELS] + PLANTED
 
 LOSS_LABELS = {  # loss mutants, located from the loss alone (the notebook's case)
     "loss_unmasked": ("mask", "not_masked"),
     "loss_divided_by_T": ("the loss", "scale_T"),
-    "loss_targets_not_shifted": ("the words the network reads", "wrong"),
+    "loss_targets_not_shifted": ("the targets", "not_shifted"),
     "loss_ignores_features": ("image features", "wrong"),
 }
-LOSS_CASES = [(m, LOSS_LABELS[m.name]) for m in MUTANTS if m.name in LOSS_LABELS]
+LOSS_CASES = [(m, LOSS_LABELS[m.name]) for m in MUTANTS if m.name in LOSS_LABELS] + [
+    (M("inputs_shifted", "loss", "captions_in = captions[:, :-1]",
+       "captions_in = captions[:, 1:]", ()), ("the words the network reads", "not_shifted")),
+]  # fmt: skip
 GRADS_CASES = [
     (next(m for m in MUTANTS if m.name == "loss_no_projection_grads"),
      ("image features", "missing")),

@@ -9,7 +9,7 @@ from autograder.engine import grade_files, grade_submission, load_rubric
 from autograder.engine.checks.training import TRAINING
 from autograder.engine.feedback_scan import code_in
 from autograder.paths import STUDENT_FILES
-from autograder.tools.mutants import MUTANTS, apply, textbook
+from autograder.tools.mutants import MUTANTS, SAMPLE_CHECKS, Mutant, apply, textbook
 from autograder.tools.thresholds import TARGETS
 
 HERE = Path(__file__).resolve().parent
@@ -64,6 +64,7 @@ HINTS = {
     "rnn_backward_weights_overwritten": "only one timestep's contribution",
     "word_embedding_forward_bad_reshape": "order of the positions",
     "word_embedding_backward_fancy_assign": "not accumulated",
+    "word_embedding_backward_from_W": "the value dW starts from: it does not start from zero",
     "lstm_gates_ifgo": "order i, f, g, o",
     "lstm_forget_gate_on_prev_h": "the forget term",
     "lstm_step_backward_no_tanh_grad": "the path from dnext_h to the cell state",
@@ -74,12 +75,12 @@ HINTS = {
     "lstm_backward_weights_overwritten": "only one timestep's contribution",
     "loss_unmasked": "padding is not masked",
     "loss_divided_by_T": "1/T of the right value",
-    "loss_targets_not_shifted": "the words the network reads",
+    "loss_targets_not_shifted": "the targets (the words it predicts)",
     "loss_no_projection_grads": "the path back to the image features",
     "loss_ignores_features": "the path back to the image features",
     "sample_start_in_first_column": "Column 0",
     "sample_lstm_c0_is_h0": "first generated word is already wrong",
-    "sample_no_feedback": "what each step passes to the next",
+    "sample_no_feedback": "the bug is in the word fed back to each step",
     "sample_float_captions": "integer array",
 }
 
@@ -95,6 +96,26 @@ def test_each_mutant_fails_the_checks_of_the_function_it_breaks(mutant):
         assert code_in(results[name].output) == [], results[name].output
     if mutant.name in HINTS:
         assert HINTS[mutant.name] in results[failed[0]].output
+
+
+# Sampling bugs nobody listed, told apart by the probe with the word embeddings at zero:
+# a wrong word fed back is named as such, a state not carried is not.
+SAMPLE_PLANTED = [
+    (Mutant("sample_feeds_null", "sample", "x = W_embed[word]", "x = W_embed[captions[:, t]]",
+            SAMPLE_CHECKS), "the bug is in the word fed back to each step"),
+    (Mutant("sample_h_not_carried", "sample", "h, _ = rnn_step_forward(x, h, Wx, Wh, b)",
+            "h, _ = rnn_step_forward(x, features.dot(W_proj) + b_proj, Wx, Wh, b)",
+            ("captioning_rnn_sample_rnn",)), "what each step passes to the next"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("mutant, words", SAMPLE_PLANTED, ids=[m.name for m, _ in SAMPLE_PLANTED])
+def test_the_sampling_probe_tells_the_word_fed_back_from_the_states(mutant, words):
+    results = grade(apply(mutant, files_of(paths.reference_dir())), mutant.caught_by)
+    for name in mutant.caught_by:
+        assert results[name].status == "failed"
+        assert words in results[name].output, results[name].output
+        assert code_in(results[name].output) == [], results[name].output
 
 
 TRAINING_TARGETS = [(check, name) for check, names in TARGETS.items() for name in names]

@@ -102,6 +102,9 @@ DIAGNOSES = {
     "start_in_first_column": "Column 0 holds <START>: it should hold the first generated word.",
     "sample_diverges": "The first words are right, later ones are not: look at what each "
     "step passes to the next (the chosen word and the states).",
+    "sample_word_fed_back": "With the word embeddings at zero, so that the word each step "
+    "feeds to the next cannot matter, your captions are right: the bug is in the word fed "
+    "back to each step (it should be the word the previous step chose).",
     "sample_first_word": "The first generated word is already wrong: look at how decoding "
     "starts (the hidden state from the features, the start token{c0}).",
 }

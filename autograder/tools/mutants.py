@@ -386,7 +386,10 @@ LOCATIONS = {
         "output out: the row looked up",
         ("row", "index", "word"),
     ),
-    "word_embedding_backward_fancy_assign": ("dW of repeated words", ("repeat",)),
+    "word_embedding_backward_fancy_assign": (
+        "dW of repeated words",
+        ("repeat", "more than once"),
+    ),
     "word_embedding_backward_from_W": ("dW's starting value", ("zero", "start", "initial")),
     "lstm_gates_ifgo": ("gate order (o and g)", ("gate",)),
     "lstm_forget_gate_on_prev_h": (
@@ -394,7 +397,10 @@ LOCATIONS = {
         ("forget", "prev_c", "next_c"),
     ),
     "lstm_step_forward_no_tanh_c": ("the tanh of next_c in next_h", ("tanh", "next_h")),
-    "lstm_step_forward_g_sigmoid": ("gate g", ("gate g", " g ", "g gate", "block g")),
+    "lstm_step_forward_g_sigmoid": (
+        "gate g",
+        ("gate g", " g ", "g gate", "block g", "block input"),
+    ),
     "lstm_step_backward_no_tanh_grad": (
         "the tanh derivative between next_h and next_c",
         ("tanh", "dnext_h"),

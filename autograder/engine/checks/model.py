@@ -304,6 +304,9 @@ class LossGroup(Group):
         return None
 
 
+QUIET_MARGIN = 1e-6  # words of the probe compared only while the reference's choice is clear
+
+
 def greedy(ref, params, features, cell, max_length):
     """Reference greedy decoding, with the margin between the best two scores of each step."""
     layers = ref.rnn_layers
@@ -398,7 +401,32 @@ class SampleGroup(Group):
             jobs.method("default", "m", "sample", features, [jobs.Save("default")]),
         ]
         state = {"expected": {t: stored[f"out.{t}"] for t in self.LENGTHS}, "dims": dims}
+        # Probe of the diagnosis: with the word embeddings at zero, the word each step
+        # feeds to the next cannot change the captions; only the states carry them.
+        quiet = dict(params, W_embed=np.zeros_like(params["W_embed"]))
+        try:
+            expected, margins = greedy(ctx.ref, quiet, stored["in.features"], self.cell, short)
+        except Exception:  # noqa: BLE001 - a probe the reference cannot run is left out
+            expected = None
+        if expected is not None:
+            inputs.update({f"quiet.{k}": v for k, v in quiet.items()})
+            steps.append(model_step("q", dims, self.cell, "quiet", int(ctx.rng.integers(2**31))))
+            steps.append(jobs.method("quiet", "q", "sample", features, [jobs.Save("quiet")],
+                                     kwargs={"max_length": jobs.Int(short)}))  # fmt: skip
+            lengths = compared_prefix(expected, margins, QUIET_MARGIN)
+            state["quiet"] = (expected, lengths)
         return Plan(Job(steps=steps, inputs=inputs, limits=self.limits), state)
+
+    def _fed_back(self, plan, outcome):
+        """Whether the captions are right once the word fed back cannot matter (the
+        word embeddings at zero): then the bug is in that word."""
+        if "quiet" not in plan.state or op_problem(outcome, "quiet", "CaptioningRNN.sample"):
+            return False
+        expected, lengths = plan.state["quiet"]
+        got, _ = outcome.array("quiet")
+        if got is None or np.shape(got) != expected.shape or sum(lengths) < 2:
+            return False
+        return compare_captions(np.asarray(got), expected, lengths) is None
 
     def judge(self, plan, outcome):
         fn = "CaptioningRNN.sample"
@@ -419,6 +447,8 @@ class SampleGroup(Group):
                 if diagnosis in ("first", "later"):
                     c0 = ", a zero cell state" if self.cell == "lstm" else ""
                     key = "sample_first_word" if diagnosis == "first" else "sample_diverges"
+                    if diagnosis == "later" and self._fed_back(plan, outcome):
+                        key = "sample_word_fed_back"
                     diagnosis = feedback.DIAGNOSES[key].format(c0=c0)
                 message = f"{label} is not correct. {why}" + feedback.hint(fn, None, diagnosis)
                 return {self.name: Verdict(False, message)}

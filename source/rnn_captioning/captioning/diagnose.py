@@ -157,6 +157,11 @@ KINDS = {
     "not_masked": "the padding is not masked",
     "wrong": "it is wrong (not simply missing, scaled or of the wrong sign)",
     "ignored": "an upstream gradient is ignored (missing term)",
+    "nonlinearity": "it has the wrong value where its pre-activation is zero: look at "
+    "the nonlinearity it goes through",
+    "not_from_zero": "it does not start from zero: the contributions are added to "
+    "something that is already there",
+    "not_shifted": "the words it reads and the words it predicts are not one word apart",
 }
 
 # The maths of each part, in words (level "explain"); never a formula.
@@ -201,6 +206,8 @@ EXPLAIN = {
     "provided softmax loss already does both.",
     "features": "The image features, through the projection, are the initial hidden "
     "state; their parameters get the gradient that reaches the initial state.",
+    "start_value": "A gradient that collects contributions starts empty, with the shape "
+    "of what it is the gradient of.",
 }
 
 
@@ -263,6 +270,10 @@ def probes(fn, inputs):
         for gate in GATES:
             found[f"{gate}_open"] = _pin_gate(inputs, gate, SATURATED)
         found["f_closed"] = _pin_gate(inputs, "f", -SATURATED)
+        # A gate at a pre-activation of zero is 1/2 through a sigmoid, 0 through tanh:
+        # its nonlinearity alone decides it.
+        for gate in GATES:
+            found[f"{gate}_zero"] = _pin_gate(inputs, gate, 0.0)
     if fn in ("rnn_forward", "lstm_forward"):
         found["zero_h0"] = _with(inputs, h0=zero(inputs["h0"]))
         found["no_recurrence"] = _with(inputs, Wh=zero(inputs["Wh"]))
@@ -274,6 +285,10 @@ def probes(fn, inputs):
     if fn == "lstm_step_backward":
         found["h_only"] = _with(inputs, dnext_c=zero(inputs["dnext_c"]))
         found["c_only"] = _with(inputs, dnext_h=zero(inputs["dnext_h"]))
+    if fn in ("word_embedding_backward", "rnn_backward", "lstm_backward"):
+        # With no upstream gradient every gradient is zero, whatever the forward did.
+        upstream = BACKWARD[fn][1][0]
+        found["zero_upstream"] = _with(inputs, **{upstream: zero(inputs[upstream])})
     if fn in ("rnn_backward", "lstm_backward"):
         T = inputs["dh"].shape[1]
         found["last_only"] = _with(inputs, dh=_at_steps(inputs["dh"], [T - 1]))
@@ -326,6 +341,9 @@ _PHRASES = {
     "time_carry": "the hidden-state gradient carried back from each timestep to the one before",
     "cell_carry": "the cell-state gradient carried back from each timestep to the one before",
     "weights_time": "the weight gradients (dWx, dWh and db)",
+    "start_value": "the value {out} starts from",
+    "targets": "the targets (the words it predicts)",
+    "inputs_read": "the words the network reads (its inputs)",
 }
 
 _PROBE_WORDS = {
@@ -380,8 +398,12 @@ def _forward_terms(fn, got, want):
     right = [(p, k) for p, k in terms if all_same(got.get(p), want.get(p))]
     if right:
         probe, key = right[0]
-        return Finding(fn, where[key], "wrong", f"it is right {_PROBE_WORDS[probe]} and "
-                       "wrong otherwise", explain[key])  # fmt: skip
+        evidence = f"it is right {_PROBE_WORDS[probe]} and wrong otherwise"
+        zero = f"{key}_zero"
+        if zero in want and zero in got and not all_same(got[zero], want[zero]):
+            return Finding(fn, where[key], "nonlinearity", evidence + "; it is wrong with "
+                           f"{where[key]} at a pre-activation of zero", explain[key])  # fmt: skip
+        return Finding(fn, where[key], "wrong", evidence, explain[key])
     return Finding(fn, _PHRASES["activation"], "wrong", "no single term fixes it", "activation")
 
 
@@ -543,8 +565,26 @@ def _swapped_gates(got, want):
     return None
 
 
+def _not_from_zero(fn, got, want):
+    """The Finding of a backward function whose gradients are not zero when its upstream
+    gradient is (an accumulator started from something else), or None."""
+    zero, good = got.get("zero_upstream"), want.get("zero_upstream")
+    if zero is None or good is None:
+        return None
+    wrong = [k for k in good if k in zero and not is_zero(zero[k], want["base"][k])]
+    if not wrong:
+        return None
+    names = " and ".join(wrong)
+    return Finding(fn, _PHRASES["start_value"].format(out=names), "not_from_zero",
+                   f"with a zero upstream gradient, {names} should be zero and "
+                   f"{'is' if len(wrong) == 1 else 'are'} not", "start_value")  # fmt: skip
+
+
 def _sequence_backward(fn, got, want, inputs):
     base, good = got["base"], want["base"]
+    started = _not_from_zero(fn, got, want)
+    if started is not None:
+        return started
     dx = base.get("dx")
     if dx is None or dx.shape != good["dx"].shape:
         return None
@@ -594,6 +634,9 @@ def _embedding(fn, got, want, inputs):
     dW, good = got["base"].get("dW"), want["base"]["dW"]
     if dW is None or dW.shape != good.shape:
         return None
+    started = _not_from_zero(fn, got, want)
+    if started is not None:
+        return started
     counts = np.bincount(np.ravel(x), minlength=good.shape[0])
     once, repeated, unused = counts == 1, counts > 1, counts == 0
     if unused.any() and not is_zero(dW[unused], good):
@@ -639,11 +682,21 @@ def loss_probes(features, captions):
     tail[tail == NULL] = tail[tail != NULL].flat[0] if (tail != NULL).any() else NULL + 1
     off = np.array(captions, copy=True)
     off[:, 1:] = NULL
-    return {
+    found = {
         "mask_on": (np.array(features, copy=True), on),
         "mask_off": (np.array(features, copy=True), off),
         "zero_features": (np.zeros_like(features), np.array(captions, copy=True)),
     }
+    # The first column is only ever read and the last only ever predicted: changing one
+    # of them changes a correct loss, through that role alone.
+    words = np.unique(tail[tail != NULL])
+    if len(words) >= 2:
+        for name, column in (("first_changed", 0), ("last_changed", -1)):
+            changed = np.array(on, copy=True)
+            col = changed[:, column]
+            changed[:, column] = np.where(col == words[0], words[1], words[0])
+            found[name] = (np.array(features, copy=True), changed)
+    return found
 
 
 MODEL_PATHS = {
@@ -660,6 +713,31 @@ _PHRASES.update({f"model_{k}": v for k, v in MODEL_PATHS.items()})
 _PHRASES["mask"] = "the mask of the <NULL> targets"
 _PHRASES["loss"] = "the loss"
 _PHRASES["loss_words"] = "the words the network reads and the words it predicts"
+
+
+_ROLE = {  # probe -> (the part that column plays, what the network does with it)
+    "last_changed": ("targets", "only predicts"),
+    "first_changed": ("inputs_read", "only reads"),
+}
+
+
+def _misaligned(got, want):
+    """The Finding of a loss that does not respond to a caption column it should (the
+    words read or predicted taken from the wrong columns), or None. Each probe changes
+    one column of the captions with the mask all on, so is compared with that probe."""
+    on, want_on = got.get("mask_on") or {}, want.get("mask_on") or {}
+    for probe, (part, role) in _ROLE.items():
+        changed, want_changed = got.get(probe) or {}, want.get(probe) or {}
+        if changed.get("loss") is None or want_changed.get("loss") is None:
+            continue
+        if same(want_changed["loss"], want_on.get("loss")):
+            continue  # this column does not matter here, even to correct code
+        if on.get("loss") is not None and same(changed["loss"], on["loss"]):
+            which = "last" if probe == "last_changed" else "first"
+            return Finding("CaptioningRNN.loss", _PHRASES[part], "not_shifted",
+                           f"changing the {which} word of every caption, which the network "
+                           f"{role}, does not change your loss", "loss_words")  # fmt: skip
+    return None
 
 
 def locate_loss(got, want, T):
@@ -687,6 +765,9 @@ def locate_loss(got, want, T):
         if same(zero.get("loss"), (want.get("zero_features") or {}).get("loss")):
             return Finding(fn, MODEL_PATHS["W_proj"], "wrong", "the loss is right when the "
                            "features are zero", "features")  # fmt: skip
+        aligned = _misaligned(got, want)
+        if aligned is not None:
+            return aligned
         return Finding(fn, _PHRASES["loss_words"], "wrong", "the loss is wrong even with the "
                        "mask all on and with the features at zero", "loss_words")  # fmt: skip
     # The backward pass runs from the output layer down: where it first goes wrong is
