@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .gradient_check import eval_numerical_gradient_array
+
 TOLERANCE = 1e-5  # relative error below which two results are the same
 GATES = "ifog"
 GATE_NAMES = {
@@ -850,21 +852,6 @@ def _call_forward(module, fn, inputs):
     return dict(zip(FORWARD_OUTS[fn], result[:-1])), result[-1]
 
 
-def _numeric(f, x, df, h=1e-5):
-    """Numeric gradient of sum(f(x) * df) at x (centred differences)."""
-    grad = np.zeros(x.shape)
-    flat, out = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        pos = f(x)
-        flat[i] = old - h
-        neg = f(x)
-        flat[i] = old
-        out[i] = np.sum((pos - neg) * df) / (2 * h)
-    return grad
-
-
 def numeric_backward(module, fn, inputs):
     """The gradients a backward function should return, from numeric derivatives of
     the student's own forward function (name -> array)."""
@@ -884,7 +871,7 @@ def numeric_backward(module, fn, inputs):
                 point[name] = value
                 return np.asarray(getattr(module, forward)(*(point[a] for a in args))[k])
 
-            total += _numeric(f, point[name], inputs[u])
+            total += eval_numerical_gradient_array(f, point[name], inputs[u])
         result[out] = total
     return result
 
