@@ -18,8 +18,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..sandbox import jobs
 from . import reference
+from .checks.common import layer_steps
 
 
 def shared():
@@ -57,16 +57,7 @@ def add_layer_probes(spec, ref, base, steps, inputs):
         prefix = f"{spec.fn}.probe.{name}"
         for arg, value in found[name].items():
             inputs[f"{prefix}.{arg}"] = value
-        args = [jobs.In(f"{prefix}.{a}") for a in spec.args]
-        if spec.is_backward:
-            outs = [None] * len(spec.forward_outs) + [jobs.Keep(f"{prefix}.cache")]
-            steps.append(jobs.call(f"{prefix}.forward", "rnn_layers", spec.forward, args, outs))
-            args = [jobs.In(f"{prefix}.{u}") for u in spec.upstream]
-            args.append(jobs.Obj(f"{prefix}.cache", pop=True))
-            outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs]
-        else:
-            outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs] + [None]
-        steps.append(jobs.call(prefix, "rnn_layers", spec.fn, args, outs))
+        steps += layer_steps(spec, prefix)
     return {"names": names, "want": want, "base": base}
 
 

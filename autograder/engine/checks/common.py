@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ... import paths
-from ...sandbox import Limits
+from ...sandbox import Limits, jobs
 from .. import feedback
 
 # Norm-based relative error allowed between a result and the reference. Correct
@@ -155,3 +155,24 @@ def compare(outcome, prefix, expected, shapes, dims, label="{}"):
     if problems and dims:
         problems[0] = f"On hidden inputs with {dims_text(dims)}: " + problems[0]
     return errors, problems
+
+
+def layer_steps(spec, prefix, save_forward=False):
+    """The child's steps that call `spec.fn` on the inputs `prefix.<arg>` and save its
+    outputs as `prefix.<out>`. A backward function runs after its own forward, whose
+    cache it takes (the student's business); `save_forward` also saves the forward's
+    outputs as `prefix.forward.<out>`."""
+    args = [jobs.In(f"{prefix}.{a}") for a in spec.args]
+    steps = []
+    if spec.is_backward:
+        outs = [jobs.Save(f"{prefix}.forward.{o}") if save_forward else None
+                for o in spec.forward_outs]  # fmt: skip
+        outs.append(jobs.Keep(f"{prefix}.cache"))
+        steps.append(jobs.call(f"{prefix}.forward", "rnn_layers", spec.forward, args, outs))
+        args = [jobs.In(f"{prefix}.{u}") for u in spec.upstream]
+        args.append(jobs.Obj(f"{prefix}.cache", pop=True))
+        outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs]
+    else:
+        outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs] + [None]
+    steps.append(jobs.call(prefix, "rnn_layers", spec.fn, args, outs))
+    return steps

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...sandbox import Job, jobs
+from ...sandbox import Job
 from .. import feedback, isolation, probing
 from .common import (
     TOLERANCE,
@@ -25,6 +25,7 @@ from .common import (
     Verdict,
     compare,
     dims_text,
+    layer_steps,
     op_problem,
     rel_error,
 )
@@ -266,19 +267,8 @@ class LayerGroup(Group):
             prefix = f"{spec.fn}.{tag}"
             for name, value in values.items():
                 inputs[f"{prefix}.{name}"] = value
-            args = [jobs.In(f"{prefix}.{a}") for a in spec.args]
-            if spec.is_backward:
-                keep = tag != "fixed"  # the forward's own outputs, for the coupled rule
-                outs = [jobs.Save(f"{prefix}.forward.{o}") if keep else None
-                        for o in spec.forward_outs]  # fmt: skip
-                outs.append(jobs.Keep(f"{prefix}.cache"))
-                steps.append(jobs.call(f"{prefix}.forward", "rnn_layers", spec.forward, args, outs))
-                args = [jobs.In(f"{prefix}.{u}") for u in spec.upstream]
-                args.append(jobs.Obj(f"{prefix}.cache", pop=True))
-                outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs]
-            else:
-                outs = [jobs.Save(f"{prefix}.{o}") for o in spec.outs] + [None]
-            steps.append(jobs.call(prefix, "rnn_layers", spec.fn, args, outs))
+            # the forward's own outputs, for the coupled rule
+            steps += layer_steps(spec, prefix, save_forward=tag != "fixed")
         probed = probing.add_layer_probes(spec, ctx.ref, rand_in, steps, inputs)
         return {
             "probes": probed,
