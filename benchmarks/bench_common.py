@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -96,10 +97,21 @@ def nbgrader_env() -> dict:
     return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
+def children_cpu() -> float:
+    """CPU-seconds (user + system) of every process this one has reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(cmd, timeout=None, **kwargs) -> tuple[float, subprocess.CompletedProcess]:
-    """Run a command, return (wall seconds, completed process); output is captured."""
-    start = time.perf_counter()
+    """Run a command, return (wall seconds, completed process); output is captured.
+
+    ``proc.cpu_seconds`` is the CPU time of the command and of everything it
+    reaped (its children reach this process's RUSAGE_CHILDREN once reaped).
+    """
+    start, cpu = time.perf_counter(), children_cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    proc.cpu_seconds = children_cpu() - cpu
     return time.perf_counter() - start, proc
 
 
