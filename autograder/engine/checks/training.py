@@ -60,7 +60,7 @@ TRAINING = {
         lr=0.02, lr_decay=1.0, loss_below=0.5,
     ),
     "lstm_bleu": TrainingConfig(
-        "lstm", captions=3000, wordvec_dim=64, hidden_dim=96, iterations=100, batch_size=50,
+        "lstm", captions=3000, wordvec_dim=64, hidden_dim=96, iterations=70, batch_size=50,
         lr=0.02, lr_decay=0.95, bleu_above=0.45, val_images=150, one_caption_per_image=False,
     ),
 }  # fmt: skip
