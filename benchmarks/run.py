@@ -139,7 +139,10 @@ def main(argv=None):
             args.package, args.students or (4 if quick else 20), args.before
         ),
         "shards": lambda: bench_class.shard_rows(
-            args.package, args.students or (8 if quick else 20), 4, 1 if quick else 2
+            args.package,
+            args.students or (8 if quick else 20),
+            4,
+            args.repeats or (1 if quick else 3),
         ),
         "data": lambda: bench_data.data_rows(args.package, args.data_dir, 1 if quick else 3),
         "report": lambda: bench_report.report_rows(100 if quick else 300),
