@@ -208,3 +208,43 @@ def test_the_root_cause_lines_hold_no_code():
         for name in f
     ]
     assert [t for t in texts if contains_code(t)] == []
+
+
+def test_the_reference_is_parsed_once_whatever_the_threads():
+    """ast.parse is not thread-safe before CPython 3.11.8 (gh-106905: "AST constructor
+    recursion depth mismatch"); the graders' threads build the injected sources, so the
+    reference is parsed once per process and every source comes from that one tree."""
+    import ast
+    import threading
+    from unittest import mock
+
+    from autograder.engine import isolation
+
+    isolation._parsed.clear()
+    isolation.reference_source.cache_clear()
+    calls, start = [], threading.Barrier(8)
+    parse = ast.parse
+
+    def counted(*args, **kwargs):
+        calls.append(threading.get_ident())
+        return parse(*args, **kwargs)
+
+    sources = []
+    injects = [("rnn_step_forward",), ("lstm_step_forward",), ("rnn_step_forward", "rnn_forward")]
+
+    def build(k):
+        start.wait()
+        sources.append(isolation.reference_source(injects[k % len(injects)]))
+
+    with mock.patch.object(isolation.ast, "parse", counted):
+        threads = [threading.Thread(target=build, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(calls) == 1 and len(sources) == 8
+    for source in set(sources):
+        names = {n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)}
+        assert names & set(isolation.RNN_LAYERS) in [set(i) for i in injects]
+    isolation._parsed.clear()
+    isolation.reference_source.cache_clear()

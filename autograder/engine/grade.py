@@ -294,6 +294,8 @@ def grade_files(files, selected, workers=1, seed=None, time_scale=1.0):
     names = {entry["name"] for entry in selected}
     groups = [g for g in GROUPS if names & set(g.checks)]
     isolate = isolation.enabled()
+    if isolate:  # parsed here, before any worker thread exists (see isolation)
+        isolation.reference_functions()
     limit_loaded_blas()  # numpy may have been imported before a front end could say so
     seed = secrets.randbits(32) if seed is None else int(seed)
     ref = reference.load()
