@@ -20,15 +20,13 @@ machine, CPU-seconds much less so.
 from __future__ import annotations
 
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from bench_class import export
-from bench_common import ROOT, Row, tail
+from bench_common import ROOT, Row, run, tail
 from bench_grading import make_submission
 
 TARGET = 2.5
@@ -40,16 +38,13 @@ def graded_cpu(project: Path, submission: Path, env: dict) -> tuple[float, float
     """(CPU-seconds, load average before, total) of one `autograder grade` of `submission`
     with the code of `project`."""
     load = os.getloadavg()[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [sys.executable, "-m", "autograder", "grade", str(submission)]
     cmd += ["--workers", "2", "--seed", str(SEED)]
-    proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _, proc = run(cmd, cwd=project, env=env, timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"autograder grade failed in {project}: {tail(proc.stderr)}")
     total = next((line for line in proc.stdout.splitlines() if line.startswith("Total:")), "?")
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return cpu, load, total
+    return proc.cpu_seconds, load, total
 
 
 def cpu_rows(package: Path, before: str | None, repeats: int):
